@@ -8,6 +8,7 @@ about it" (`FeedState`, `StoredEntry`).
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -116,6 +117,20 @@ class Entry:
     def text(self) -> str:
         """Title, summary and content joined, for analysis and hashing."""
         return "\n".join(p for p in (self.title, self.summary, self.content) if p)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of what the feed said; a change means the entry is updated in place."""
+        parts = (
+            self.url or "",
+            self.title,
+            self.summary,
+            self.content,
+            self.published.isoformat() if self.published else "",
+            self.lang or "",
+            self.author,
+        )
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

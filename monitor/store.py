@@ -1,0 +1,826 @@
+"""The SQLite store: every SQL statement of the monitor lives here.
+
+In: records from `models`. Out: records. Does I/O on one database file (WAL mode), through
+sqlite-utils for schema work (tables, full-text search) and plain SQL for the hot paths.
+Methods are named for what they mean (`feeds_due`, `entries_first_seen_between`); each feed's
+results are written in one transaction, so a killed process leaves whole feeds or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time as _time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from monitor.errors import LockHeld, StoreError
+from monitor.models import (
+    Analysis,
+    Claim,
+    Entry,
+    FeedConfig,
+    FeedState,
+    StoredClaim,
+    StoredEntry,
+    Validators,
+)
+
+# --- time as text --------------------------------------------------------------------------
+# Times are stored as UTC ISO 8601 text with a Z, at second resolution, so that text order
+# is time order and the database reads well in any SQLite browser.
+
+
+def to_text(moment: datetime | None) -> str | None:
+    """UTC-aware datetime → '2025-06-02T10:00:00Z' (None stays None)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_text(text: str | None) -> datetime | None:
+    """The inverse of `to_text`."""
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _required(text: str | None) -> datetime:
+    moment = from_text(text)
+    if moment is None:
+        raise StoreError("database holds a row without a required time; run `monitor doctor`")
+    return moment
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            lang TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            error_since TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt TEXT,
+            gone INTEGER NOT NULL DEFAULT 0,
+            redirected_to TEXT,
+            problem TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE entries (
+            id TEXT PRIMARY KEY,
+            url TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            content TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            updated TEXT,
+            lang TEXT,
+            fingerprint TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            changed TEXT NOT NULL,
+            relevant INTEGER NOT NULL DEFAULT 0,
+            score REAL NOT NULL DEFAULT 0,
+            evidence TEXT NOT NULL DEFAULT '[]',
+            story TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX entries_url ON entries(url)")
+    db.execute("CREATE INDEX entries_first_seen ON entries(first_seen)")
+    db.execute("CREATE INDEX entries_story ON entries(story)")
+    db.execute(
+        """
+        CREATE TABLE sightings (
+            feed_url TEXT NOT NULL REFERENCES feeds(url),
+            feed_key TEXT NOT NULL,
+            entry_id TEXT NOT NULL REFERENCES entries(id),
+            fingerprint TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (feed_url, feed_key)
+        )"""
+    )
+    db.execute("CREATE INDEX sightings_entry ON sightings(entry_id)")
+    db.execute(
+        """
+        CREATE TABLE claims (
+            entry_id TEXT NOT NULL REFERENCES entries(id),
+            seq INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            stance TEXT NOT NULL,
+            issue TEXT NOT NULL,
+            target TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            evidence TEXT NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (entry_id, seq)
+        )"""
+    )
+    db.execute("CREATE INDEX claims_key ON claims(actor, stance, issue, detail)")
+    # The novelty ledger: when each (actor, stance, issue, detail) was first reported. Seeded
+    # with long-known positions; kept beside the entries so pruning old entries keeps history.
+    db.execute(
+        """
+        CREATE TABLE ledger (
+            actor TEXT NOT NULL,
+            stance TEXT NOT NULL,
+            issue TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            first_reported TEXT NOT NULL,
+            entry_id TEXT,
+            seeded INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (actor, stance, issue, detail)
+        )"""
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db["entries"].enable_fts(["title", "summary", "content"], create_triggers=True)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# --- the poll lock -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def poll_lock(database: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock beside the database for one poll run.
+
+    Two polls at once (cron firing while a slow run goes on, or `run` beside a manual `poll`)
+    must never both ingest. The lock is an OS file lock, so a killed process releases it.
+    Waits up to `wait` seconds, then raises LockHeld.
+    """
+    path = database.with_name(database.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = _time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if _time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    raise LockHeld(
+                        f"another poll is running on {database} (pid {holder}); "
+                        "this one did nothing"
+                    ) from None
+                _time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one feed's entries did to the store."""
+
+    new: tuple[str, ...]  # ids of entries stored for the first time
+    updated: tuple[str, ...]  # ids of entries whose content changed in place
+    sighted: int  # entries already stored from another feed, now also seen here
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """A stored entry's identity and the fields story grouping needs."""
+
+    id: str
+    title: str
+    summary: str
+    lang: str | None
+    first_seen: datetime
+    story: str | None
+
+
+class Store:
+    """One open database. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: Path, *, timezone: str = "UTC", create: bool = True) -> None:
+        """Open (and, when `create`, create or migrate) the database at `path`.
+
+        `timezone` is the digest's zone: a claim is *new* on an entry when no entry first seen
+        before that entry's calendar day (in this zone) carried the same claim key.
+        """
+        self.path = path
+        self.zone = ZoneInfo(timezone)
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no database yet (run `monitor poll` first)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: database unusable: {e}") from e
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: database schema {version} is from a newer monitor "
+                f"(this one knows {SCHEMA_VERSION}); upgrade the monitor or use another database"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
+        """Make the feeds table follow `feeds.yaml`: add new feeds, update names and languages,
+        disable feeds that were removed (their entries stay)."""
+        with self.transaction():
+            self.db.execute("UPDATE feeds SET enabled = 0")
+            self.db.conn.executemany(
+                "INSERT INTO feeds(url, name, lang, enabled) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET name = excluded.name, lang = excluded.lang, "
+                "enabled = excluded.enabled",
+                [(f.url, f.name, f.lang, int(f.enabled)) for f in feeds],
+            )
+
+    def feed_states(self, *, enabled_only: bool = False) -> list[FeedState]:
+        """Every feed with its state and the number of entries it carried, by name."""
+        where = "WHERE f.enabled = 1" if enabled_only else ""
+        rows = self._rows(
+            f"""SELECT f.*, (SELECT count(*) FROM sightings s WHERE s.feed_url = f.url) AS n
+                FROM feeds f {where} ORDER BY f.name, f.url"""
+        )
+        return [_feed_state(r) for r in rows]
+
+    def feeds_due(self, now: datetime) -> list[FeedState]:
+        """Enabled feeds that are not gone and whose backoff (if any) has run out at `now`."""
+        return [
+            f
+            for f in self.feed_states(enabled_only=True)
+            if not f.gone and (f.next_attempt is None or f.next_attempt <= now)
+        ]
+
+    def record_success(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        next_attempt: datetime,
+        validators: Validators,
+        title: str | None,
+        problem: str | None,
+        redirected_to: str | None,
+    ) -> None:
+        """A fetch that reached the server and got a feed (or a 304)."""
+        self.db.execute(
+            """UPDATE feeds SET last_attempt = ?, last_success = ?, last_error = NULL,
+                 error_since = NULL, consecutive_failures = 0, next_attempt = ?, etag = ?,
+                 last_modified = ?, title = coalesce(?, title), problem = ?,
+                 redirected_to = coalesce(?, redirected_to)
+               WHERE url = ?""",
+            [
+                to_text(now),
+                to_text(now),
+                to_text(next_attempt),
+                validators.etag,
+                validators.last_modified,
+                title,
+                problem,
+                redirected_to,
+                url,
+            ],
+        )
+
+    def record_failure(
+        self, url: str, *, now: datetime, error: str, next_attempt: datetime, gone: bool = False
+    ) -> None:
+        """A failed fetch: counts towards backoff, keeps `error_since` from the first failure."""
+        self.db.execute(
+            """UPDATE feeds SET last_attempt = ?, last_error = ?,
+                 error_since = coalesce(error_since, ?),
+                 consecutive_failures = consecutive_failures + 1, next_attempt = ?, gone = ?
+               WHERE url = ?""",
+            [to_text(now), error, to_text(now), to_text(next_attempt), int(gone), url],
+        )
+
+    def feed_failures(self, url: str) -> int:
+        row = self.db.execute(
+            "SELECT consecutive_failures FROM feeds WHERE url = ?", [url]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- entries -----------------------------------------------------------------------
+
+    def known_fingerprints(self, feed_url: str) -> dict[str, str]:
+        """feed_key → fingerprint of every entry this feed carried, to skip unchanged ones."""
+        cursor = self.db.execute(
+            "SELECT feed_key, fingerprint FROM sightings WHERE feed_url = ?", [feed_url]
+        )
+        return {str(k): str(f) for k, f in cursor.fetchall()}
+
+    def ingest(
+        self,
+        feed_url: str,
+        items: Sequence[tuple[Entry, Analysis]],
+        now: datetime,
+    ) -> IngestResult:
+        """Store one feed's new or changed entries with their analyses, in the caller's
+        transaction. Exact deduplication:
+
+        - the same feed key seen again updates the entry in place when its content changed;
+        - an entry whose id or canonical URL is already stored from another feed becomes a
+          second sighting of that entry;
+        - anything else is a new entry, first seen `now`.
+        """
+        new: list[str] = []
+        updated: list[str] = []
+        sighted = 0
+        stamp = to_text(now)
+        for entry, analysis in items:
+            fingerprint = entry.fingerprint
+            row = self.db.execute(
+                "SELECT entry_id, fingerprint FROM sightings WHERE feed_url = ? AND feed_key = ?",
+                [feed_url, entry.feed_key],
+            ).fetchone()
+            if row is not None:
+                if row[1] != fingerprint:
+                    self._update_entry(str(row[0]), entry, analysis, stamp)
+                    self.db.execute(
+                        "UPDATE sightings SET fingerprint = ? WHERE feed_url = ? AND feed_key = ?",
+                        [fingerprint, feed_url, entry.feed_key],
+                    )
+                    updated.append(str(row[0]))
+                continue
+            existing = self._same_entry(feed_url, entry)
+            if existing is not None:
+                sighted += 1
+                self._add_sighting(feed_url, entry, existing, stamp)
+                continue
+            self._insert_entry(entry, analysis, stamp)
+            self._add_sighting(feed_url, entry, entry.id, stamp)
+            new.append(entry.id)
+        return IngestResult(tuple(new), tuple(updated), sighted)
+
+    def _same_entry(self, feed_url: str, entry: Entry) -> str | None:
+        row = self.db.execute("SELECT id FROM entries WHERE id = ?", [entry.id]).fetchone()
+        if row is not None:
+            return str(row[0])
+        if entry.url:
+            # Same canonical URL from another feed: the same article. Within one feed, two
+            # distinct guids with one link stay two entries.
+            row = self.db.execute(
+                """SELECT e.id FROM entries e WHERE e.url = ? AND NOT EXISTS (
+                     SELECT 1 FROM sightings s WHERE s.entry_id = e.id AND s.feed_url = ?)
+                   ORDER BY e.first_seen LIMIT 1""",
+                [entry.url, feed_url],
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
+
+    def _add_sighting(self, feed_url: str, entry: Entry, entry_id: str, stamp: str | None) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO sightings(feed_url, feed_key, entry_id, fingerprint, first_seen)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [feed_url, entry.feed_key, entry_id, entry.fingerprint, stamp],
+        )
+
+    def _insert_entry(self, entry: Entry, analysis: Analysis, stamp: str | None) -> None:
+        self.db.execute(
+            """INSERT INTO entries(id, url, title, summary, content, author, published, updated,
+                 lang, fingerprint, first_seen, changed, relevant, score, evidence)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                entry.id,
+                entry.url,
+                entry.title,
+                entry.summary,
+                entry.content,
+                entry.author,
+                to_text(entry.published),
+                to_text(entry.updated),
+                entry.lang,
+                entry.fingerprint,
+                stamp,
+                stamp,
+                int(analysis.relevant),
+                analysis.score,
+                json.dumps(list(analysis.evidence), ensure_ascii=False),
+            ],
+        )
+        self._write_claims(entry.id, analysis.claims, stamp)
+
+    def _update_entry(self, entry_id: str, entry: Entry, analysis: Analysis, stamp: str | None) -> None:
+        self.db.execute(
+            """UPDATE entries SET url = coalesce(?, url), title = ?, summary = ?, content = ?,
+                 author = ?, published = coalesce(?, published), updated = ?, lang = ?,
+                 fingerprint = ?, changed = ?, relevant = ?, score = ?, evidence = ?
+               WHERE id = ?""",
+            [
+                entry.url,
+                entry.title,
+                entry.summary,
+                entry.content,
+                entry.author,
+                to_text(entry.published),
+                to_text(entry.updated),
+                entry.lang,
+                entry.fingerprint,
+                stamp,
+                int(analysis.relevant),
+                analysis.score,
+                json.dumps(list(analysis.evidence), ensure_ascii=False),
+                entry_id,
+            ],
+        )
+        first_seen = self.db.execute(
+            "SELECT first_seen FROM entries WHERE id = ?", [entry_id]
+        ).fetchone()[0]
+        self._replace_claims(entry_id, analysis.claims, first_seen)
+
+    def _write_claims(self, entry_id: str, claims: Sequence[Claim], first_seen: str | None) -> None:
+        self.db.conn.executemany(
+            """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence,
+                 reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    entry_id,
+                    seq,
+                    c.actor,
+                    c.stance,
+                    c.issue,
+                    c.target,
+                    c.detail,
+                    c.evidence,
+                    json.dumps(list(c.reasons), ensure_ascii=False),
+                )
+                for seq, c in enumerate(claims)
+            ],
+        )
+        # The ledger keeps the earliest sighting of each claim key.
+        self.db.conn.executemany(
+            """INSERT INTO ledger(actor, stance, issue, detail, first_reported, entry_id)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT(actor, stance, issue, detail) DO UPDATE SET
+                 first_reported = excluded.first_reported, entry_id = excluded.entry_id,
+                 seeded = 0
+               WHERE excluded.first_reported < ledger.first_reported""",
+            [(c.actor, c.stance, c.issue, c.detail, first_seen, entry_id) for c in claims],
+        )
+
+    def _replace_claims(self, entry_id: str, claims: Sequence[Claim], first_seen: str) -> None:
+        self.db.execute("DELETE FROM claims WHERE entry_id = ?", [entry_id])
+        self._write_claims(entry_id, claims, first_seen)
+
+    def seed_ledger(self, positions: Iterable[tuple[str, str, str, str, date]]) -> int:
+        """Record long-known positions as first reported on their date, so a first run does not
+        flag them as new. Never moves an existing key later. Returns rows inserted."""
+        before = self.db.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        with self.transaction():
+            self.db.conn.executemany(
+                """INSERT INTO ledger(actor, stance, issue, detail, first_reported, seeded)
+                   VALUES (?, ?, ?, ?, ?, 1)
+                   ON CONFLICT(actor, stance, issue, detail) DO UPDATE SET
+                     first_reported = excluded.first_reported, entry_id = NULL, seeded = 1
+                   WHERE excluded.first_reported < ledger.first_reported""",
+                [
+                    (a, s, i, d, f"{day.isoformat()}T00:00:00Z")
+                    for a, s, i, d, day in positions
+                ],
+            )
+        after = self.db.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        return int(after) - int(before)
+
+    def rebuild_ledger(self, positions: Iterable[tuple[str, str, str, str, date]]) -> None:
+        """Recompute the ledger from the seed and the claims now stored (after reclassify).
+        Keys of entries already pruned are kept as they were."""
+        with self.transaction():
+            self.db.execute(
+                """DELETE FROM ledger WHERE seeded = 1 OR entry_id IN (SELECT id FROM entries)"""
+            )
+            self.db.execute(
+                """INSERT INTO ledger(actor, stance, issue, detail, first_reported, entry_id)
+                   SELECT c.actor, c.stance, c.issue, c.detail, min(e.first_seen), NULL
+                   FROM claims c JOIN entries e ON e.id = c.entry_id
+                   GROUP BY c.actor, c.stance, c.issue, c.detail
+                   ON CONFLICT(actor, stance, issue, detail) DO UPDATE SET
+                     first_reported = min(ledger.first_reported, excluded.first_reported)"""
+            )
+            self.db.execute(
+                """UPDATE ledger SET entry_id = (
+                     SELECT c.entry_id FROM claims c JOIN entries e ON e.id = c.entry_id
+                     WHERE c.actor = ledger.actor AND c.stance = ledger.stance
+                       AND c.issue = ledger.issue AND c.detail = ledger.detail
+                     ORDER BY e.first_seen, e.id LIMIT 1)
+                   WHERE entry_id IS NULL"""
+            )
+        self.seed_ledger(positions)
+
+    def replace_analysis(self, entry_id: str, analysis: Analysis) -> None:
+        """Store a fresh analysis of an entry (reclassify); the ledger is rebuilt afterwards."""
+        self.db.execute(
+            "UPDATE entries SET relevant = ?, score = ?, evidence = ? WHERE id = ?",
+            [
+                int(analysis.relevant),
+                analysis.score,
+                json.dumps(list(analysis.evidence), ensure_ascii=False),
+                entry_id,
+            ],
+        )
+        self.db.execute("DELETE FROM claims WHERE entry_id = ?", [entry_id])
+        self.db.conn.executemany(
+            """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence,
+                 reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    entry_id,
+                    seq,
+                    c.actor,
+                    c.stance,
+                    c.issue,
+                    c.target,
+                    c.detail,
+                    c.evidence,
+                    json.dumps(list(c.reasons), ensure_ascii=False),
+                )
+                for seq, c in enumerate(analysis.claims)
+            ],
+        )
+
+    def set_stories(self, stories: dict[str, str]) -> None:
+        self.db.conn.executemany(
+            "UPDATE entries SET story = ? WHERE id = ?", [(s, i) for i, s in stories.items()]
+        )
+
+    def relevant_since(self, since: datetime) -> list[EntryRef]:
+        """Relevant entries first seen at or after `since`, oldest first (story grouping)."""
+        rows = self._rows(
+            """SELECT id, title, summary, lang, first_seen, story FROM entries
+               WHERE relevant = 1 AND first_seen >= ? ORDER BY first_seen, id""",
+            [to_text(since)],
+        )
+        return [
+            EntryRef(
+                id=r["id"],
+                title=r["title"],
+                summary=r["summary"],
+                lang=r["lang"],
+                first_seen=_required(r["first_seen"]),
+                story=r["story"],
+            )
+            for r in rows
+        ]
+
+    # --- reading -----------------------------------------------------------------------
+
+    def entries_first_seen_between(
+        self, start: datetime, end: datetime, *, relevant_only: bool = False
+    ) -> list[StoredEntry]:
+        """Entries with start <= first_seen < end, in first-seen order, with claims."""
+        where = "AND relevant = 1" if relevant_only else ""
+        rows = self._rows(
+            f"""SELECT * FROM entries WHERE first_seen >= ? AND first_seen < ? {where}
+                ORDER BY first_seen, id""",
+            [to_text(start), to_text(end)],
+        )
+        return self._stored(rows)
+
+    def count_first_seen_between(self, start: datetime, end: datetime) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM entries WHERE first_seen >= ? AND first_seen < ?",
+            [to_text(start), to_text(end)],
+        ).fetchone()
+        return int(row[0])
+
+    def export_entries(self, since: datetime | None = None, batch: int = 500) -> Iterator[StoredEntry]:
+        """Every stored entry (first seen at or after `since`), oldest first, in batches."""
+        last = (to_text(since) or "", "")
+        first = True
+        while True:
+            op = ">=" if first and since is not None else ">"
+            rows = self._rows(
+                f"""SELECT * FROM entries WHERE (first_seen, id) {op} (?, ?)
+                    ORDER BY first_seen, id LIMIT ?""",
+                [last[0], last[1], batch],
+            )
+            first = False
+            if not rows:
+                return
+            yield from self._stored(rows)
+            last = (rows[-1]["first_seen"], rows[-1]["id"])
+
+    def get_entry(self, entry_id: str) -> StoredEntry | None:
+        rows = self._rows("SELECT * FROM entries WHERE id = ?", [entry_id])
+        if not rows:
+            rows = self._rows("SELECT * FROM entries WHERE id LIKE ? LIMIT 2", [entry_id + "%"])
+            if len(rows) != 1:
+                return None
+        return self._stored(rows)[0]
+
+    def search(self, query: str, limit: int = 20) -> list[StoredEntry]:
+        """Full-text search over title, summary and content, best match first."""
+        try:
+            rows = list(
+                self.db["entries"].search(query, limit=limit, quote=True, order_by="rank")
+            )
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"search failed: {e}") from e
+        return self._stored(rows)
+
+    def _stored(self, rows: list[dict[str, Any]]) -> list[StoredEntry]:
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        feeds: dict[str, list[str]] = {i: [] for i in ids}
+        for entry_id, name in self.db.execute(
+            f"""SELECT s.entry_id, f.name FROM sightings s JOIN feeds f ON f.url = s.feed_url
+                WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
+            ids,
+        ).fetchall():
+            feeds[entry_id].append(name)
+        claims: dict[str, list[tuple[Claim, str]]] = {i: [] for i in ids}
+        for r in self._rows(
+            f"""SELECT c.*, l.first_reported FROM claims c LEFT JOIN ledger l
+                  ON l.actor = c.actor AND l.stance = c.stance AND l.issue = c.issue
+                  AND l.detail = c.detail
+                WHERE c.entry_id IN ({marks}) ORDER BY c.entry_id, c.seq""",
+            ids,
+        ):
+            claim = Claim(
+                actor=r["actor"],
+                stance=r["stance"],
+                issue=r["issue"],
+                target=r["target"],
+                detail=r["detail"],
+                evidence=r["evidence"],
+                reasons=tuple(json.loads(r["reasons"])),
+            )
+            claims[r["entry_id"]].append((claim, r["first_reported"]))
+        out = []
+        for r in rows:
+            first_seen = _required(r["first_seen"])
+            day_start = _day_start(first_seen, self.zone)
+            out.append(
+                StoredEntry(
+                    entry=_entry(r, feed_key=""),
+                    feeds=tuple(feeds[r["id"]]),
+                    first_seen=first_seen,
+                    relevant=bool(r["relevant"]),
+                    score=float(r["score"]),
+                    story=r["story"],
+                    evidence=tuple(json.loads(r["evidence"])),
+                    claims=tuple(
+                        StoredClaim(
+                            claim=c,
+                            first_reported=from_text(fr) or first_seen,
+                            new=(from_text(fr) or first_seen) >= day_start,
+                        )
+                        for c, fr in claims[r["id"]]
+                    ),
+                )
+            )
+        return out
+
+    def sources_of(self, entry_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """entry id → (feed name, link) of every feed that carried it."""
+        out: dict[str, list[tuple[str, str | None]]] = {i: [] for i in entry_ids}
+        for chunk_start in range(0, len(entry_ids), 500):
+            chunk = list(entry_ids[chunk_start : chunk_start + 500])
+            marks = ",".join("?" * len(chunk))
+            for entry_id, name, url in self.db.execute(
+                f"""SELECT s.entry_id, f.name, e.url FROM sightings s
+                    JOIN feeds f ON f.url = s.feed_url JOIN entries e ON e.id = s.entry_id
+                    WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
+                chunk,
+            ).fetchall():
+                out[entry_id].append((name, url))
+        return out
+
+    def latest_positions(self, until: datetime) -> list[dict[str, Any]]:
+        """For each (actor, issue), the latest claim from an entry first seen before `until`."""
+        return self._rows(
+            """SELECT actor, issue, stance, detail, evidence, url, first_seen FROM (
+                 SELECT c.actor, c.issue, c.stance, c.detail, c.evidence, e.url, e.first_seen,
+                        row_number() OVER (PARTITION BY c.actor, c.issue
+                                           ORDER BY e.first_seen DESC, e.id DESC, c.seq) AS rn
+                 FROM claims c JOIN entries e ON e.id = c.entry_id
+                 WHERE e.first_seen < ? AND e.relevant = 1)
+               WHERE rn = 1 ORDER BY actor, issue""",
+            [to_text(until)],
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Totals for status: entries, relevant entries, claims, feeds."""
+        row = self.db.execute(
+            """SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM entries
+                 WHERE relevant = 1), (SELECT count(*) FROM claims), (SELECT count(*) FROM feeds
+                 WHERE enabled = 1)"""
+        ).fetchone()
+        return {"entries": row[0], "relevant": row[1], "claims": row[2], "feeds": row[3]}
+
+
+def _day_start(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight (in `zone`) of the local day holding `moment`, as UTC."""
+    local = moment.astimezone(zone)
+    return datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(UTC)
+
+
+def _feed_state(r: dict[str, Any]) -> FeedState:
+    return FeedState(
+        url=r["url"],
+        name=r["name"],
+        lang=r["lang"],
+        title=r["title"],
+        validators=Validators(etag=r["etag"], last_modified=r["last_modified"]),
+        last_attempt=from_text(r["last_attempt"]),
+        last_success=from_text(r["last_success"]),
+        last_error=r["last_error"],
+        error_since=from_text(r["error_since"]),
+        consecutive_failures=int(r["consecutive_failures"]),
+        next_attempt=from_text(r["next_attempt"]),
+        gone=bool(r["gone"]),
+        redirected_to=r["redirected_to"],
+        problem=r["problem"],
+        entries=int(r.get("n") or 0),
+    )
+
+
+def _entry(r: dict[str, Any], *, feed_key: str) -> Entry:
+    return Entry(
+        id=r["id"],
+        feed_key=feed_key,
+        url=r["url"],
+        title=r["title"],
+        summary=r["summary"],
+        content=r["content"],
+        published=from_text(r["published"]),
+        updated=from_text(r["updated"]),
+        lang=r["lang"],
+        author=r["author"],
+    )

@@ -1,0 +1,234 @@
+"""The store, on real SQLite files in a temp dir, reopened to prove persistence."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import LockHeld, StoreError
+from monitor.models import Analysis, Claim, Entry, FeedConfig, Validators
+from monitor.store import SCHEMA_VERSION, Store, poll_lock
+
+T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+A = FeedConfig(url="https://a.example/feed", name="A")
+B = FeedConfig(url="https://b.example/feed", name="B")
+
+
+def entry(key: str, *, url: str | None = None, title: str = "Title", id_: str | None = None) -> Entry:
+    return Entry(
+        id=id_ or f"id-{key}",
+        feed_key=key,
+        url=url,
+        title=title,
+        summary="Summary of " + title,
+        content="",
+        published=T0,
+        updated=None,
+        lang="en",
+    )
+
+
+IRRELEVANT = Analysis(relevant=False, score=0.1)
+
+
+def claim(detail: str = "withdraw:donetsk") -> Claim:
+    return Claim("russia", "demand", "territory", "ukraine", detail, "Russia demanded ...", ("cue",))
+
+
+def relevant(*claims: Claim) -> Analysis:
+    return Analysis(relevant=True, score=0.9, evidence=("talks",), claims=claims)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "m.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    s = Store(db_path, timezone="Europe/Kyiv")
+    s.sync_feeds([A, B])
+    yield s
+    s.close()
+
+
+def ingest(store: Store, feed: FeedConfig, items: list[tuple[Entry, Analysis]], now: datetime = T0):
+    with store.transaction():
+        return store.ingest(feed.url, items, now)
+
+
+def test_persists_across_reopen(store: Store, db_path: Path) -> None:
+    ingest(store, A, [(entry("1", url="https://a.example/1"), relevant(claim()))])
+    store.close()
+    with Store(db_path, timezone="Europe/Kyiv") as again:
+        (stored,) = again.entries_first_seen_between(T0, T0 + timedelta(seconds=1))
+        assert stored.entry.url == "https://a.example/1"
+        assert stored.feeds == ("A",)
+        assert stored.relevant and stored.score == 0.9
+        assert stored.claims[0].claim.detail == "withdraw:donetsk"
+        assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_seen_again_is_not_stored_twice(store: Store) -> None:
+    first = ingest(store, A, [(entry("1"), IRRELEVANT)])
+    again = ingest(store, A, [(entry("1"), IRRELEVANT)], T0 + timedelta(hours=1))
+    assert first.new == ("id-1",) and again.new == () and again.updated == ()
+    assert store.counts()["entries"] == 1
+
+
+def test_changed_content_updates_in_place_keeping_first_seen(store: Store) -> None:
+    ingest(store, A, [(entry("1", title="Old"), IRRELEVANT)])
+    later = T0 + timedelta(hours=2)
+    result = ingest(store, A, [(entry("1", title="New headline"), relevant(claim()))], later)
+    assert result.updated == ("id-1",) and result.new == ()
+    (stored,) = store.entries_first_seen_between(T0, later)
+    assert stored.entry.title == "New headline"
+    assert stored.first_seen == T0
+    assert stored.relevant and len(stored.claims) == 1
+    assert store.known_fingerprints(A.url)["1"] == entry("1", title="New headline").fingerprint
+
+
+def test_same_url_from_two_feeds_is_one_entry_with_two_sightings(store: Store) -> None:
+    ingest(store, A, [(entry("guid-a", url="https://news.example/x", id_="ida"), IRRELEVANT)])
+    result = ingest(store, B, [(entry("guid-b", url="https://news.example/x", id_="idb"), IRRELEVANT)])
+    assert result.new == () and result.sighted == 1
+    assert store.counts()["entries"] == 1
+    (stored,) = store.entries_first_seen_between(T0, T0 + timedelta(days=1))
+    assert stored.feeds == ("A", "B")
+    assert store.sources_of([stored.entry.id]) == {
+        "ida": [("A", "https://news.example/x"), ("B", "https://news.example/x")]
+    }
+
+
+def test_distinct_guids_sharing_a_link_in_one_feed_stay_distinct(store: Store) -> None:
+    result = ingest(
+        store,
+        A,
+        [
+            (entry("g1", url="https://a.example/live", id_="x1"), IRRELEVANT),
+            (entry("g2", url="https://a.example/live", id_="x2"), IRRELEVANT),
+        ],
+    )
+    assert result.new == ("x1", "x2")
+
+
+def test_ledger_marks_new_by_calendar_day_in_the_zone(store: Store) -> None:
+    # 2025-06-02 08:00 UTC is 11:00 in Kyiv; 22:30 UTC is already 2025-06-03 in Kyiv.
+    ingest(store, A, [(entry("1", id_="e1"), relevant(claim()))], T0)
+    ingest(store, A, [(entry("2", id_="e2"), relevant(claim()))], T0 + timedelta(hours=3))
+    ingest(store, A, [(entry("3", id_="e3"), relevant(claim()))], T0 + timedelta(hours=14, minutes=30))
+    got = {s.entry.id: s.claims[0] for s in store.export_entries()}
+    assert got["e1"].new and got["e2"].new  # same Kyiv day as the first report
+    assert not got["e3"].new  # next Kyiv day: reported before
+    assert {c.first_reported for c in got.values()} == {T0}
+
+
+def test_seeded_positions_are_not_new(store: Store) -> None:
+    store.seed_ledger([("russia", "demand", "territory", "withdraw:donetsk", date(2024, 6, 14))])
+    ingest(store, A, [(entry("1"), relevant(claim(), claim("withdraw:kharkiv")))])
+    (stored,) = store.export_entries()
+    old, fresh = stored.claims
+    assert not old.new and old.first_reported == datetime(2024, 6, 14, tzinfo=UTC)
+    assert fresh.new
+
+
+def test_rebuild_ledger_follows_reclassified_claims(store: Store) -> None:
+    ingest(store, A, [(entry("1", id_="e1"), relevant(claim("cap:600000")))], T0)
+    later = T0 + timedelta(days=3)
+    ingest(store, A, [(entry("2", id_="e2"), relevant(claim("cap:800000")))], later)
+    # New rules decide that e1 carried cap:800000 too: e2's claim is then no longer new.
+    with store.transaction():
+        store.replace_analysis("e1", relevant(claim("cap:800000")))
+    store.rebuild_ledger([])
+    claims = {s.entry.id: s.claims[0] for s in store.export_entries()}
+    assert claims["e1"].new and claims["e1"].first_reported == T0
+    assert not claims["e2"].new
+    keys = store.db.execute("SELECT detail FROM ledger ORDER BY detail").fetchall()
+    assert keys == [("cap:800000",)]
+
+
+def test_failed_fetch_records_state_and_keeps_entries(store: Store) -> None:
+    ingest(store, A, [(entry("1"), IRRELEVANT)])
+    later = T0 + timedelta(minutes=30)
+    store.record_failure(A.url, now=later, error="HTTP 500", next_attempt=later + timedelta(hours=1))
+    store.record_failure(A.url, now=later, error="HTTP 502", next_attempt=later + timedelta(hours=2))
+    state = next(f for f in store.feed_states() if f.url == A.url)
+    assert state.consecutive_failures == 2 and state.last_error == "HTTP 502"
+    assert state.error_since == later and state.entries == 1
+    assert [f.url for f in store.feeds_due(later)] == [B.url]
+    store.record_success(
+        A.url, now=later, next_attempt=later, validators=Validators('"e1"', None),
+        title="A feed", problem=None, redirected_to="https://a.example/new",
+    )
+    state = next(f for f in store.feed_states() if f.url == A.url)
+    assert state.consecutive_failures == 0 and state.error_since is None
+    assert state.validators.etag == '"e1"' and state.redirected_to == "https://a.example/new"
+
+
+def test_removed_feeds_are_disabled_not_deleted(store: Store) -> None:
+    ingest(store, B, [(entry("1"), IRRELEVANT)])
+    store.sync_feeds([A])
+    assert [f.url for f in store.feed_states(enabled_only=True)] == [A.url]
+    assert store.counts()["entries"] == 1
+
+
+def test_full_text_search(store: Store) -> None:
+    ingest(
+        store,
+        A,
+        [
+            (dataclasses.replace(entry("1", title="Medinsky arrives in Istanbul"), id="s1"), IRRELEVANT),
+            (dataclasses.replace(entry("2", title="Переговоры в Стамбуле"), id="s2"), IRRELEVANT),
+            (dataclasses.replace(entry("3", title="Football results"), id="s3"), IRRELEVANT),
+        ],
+    )
+    assert [s.entry.id for s in store.search("Istanbul")] == ["s1"]
+    assert [s.entry.id for s in store.search("Стамбуле")] == ["s2"]
+    assert store.search('"unbalanced') == []  # user input is quoted, never an FTS syntax error
+
+
+def test_newer_schema_is_refused(db_path: Path) -> None:
+    Store(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer monitor"):
+        Store(db_path)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="unusable"):
+        Store(path)
+
+
+def test_missing_database_without_create(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no database yet"):
+        Store(tmp_path / "none.db", create=False)
+
+
+def test_poll_lock_excludes_a_second_process(db_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from monitor.store import poll_lock\n"
+        "from monitor.errors import LockHeld\n"
+        "try:\n    with poll_lock(Path(sys.argv[1])): pass\nexcept LockHeld as e:\n"
+        "    print(e); sys.exit(3)\n"
+    )
+    with poll_lock(db_path):
+        done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True)
+        assert done.returncode == 3, done.stderr
+        assert "another poll is running" in done.stdout
+    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_poll_lock_in_process(db_path: Path) -> None:
+    with poll_lock(db_path), pytest.raises(LockHeld), poll_lock(db_path, wait=0.3):
+        pass
