@@ -1,0 +1,263 @@
+"""Story grouping: near-duplicate reports across outlets and languages get one story id. Pure.
+
+Two signals, each cheap and explainable:
+
+* **Same wording** (wire copies, rewrites of one agency report): Jaccard similarity of the sets
+  of word stems, where a stem is the first letters of a token after Cyrillic is transliterated
+  and spelling variants folded. MinHash LSH (datasketch) finds the candidates, the exact Jaccard
+  decides. Folding makes cognates (memorandum/меморандум, Donbas/Донбасс) count here too.
+* **Same facts** (the same statement in Russian, Ukrainian and English): the *anchors* two
+  reports share: proper names reduced to a consonant skeleton (Yermak/Ермак/Єрмак → rmk),
+  numbers (30-day, 28 points, 1000 prisoners), a few multilingual concept stems (children,
+  exchange, ceasefire, ...) and any concept keys the caller passes (matched actors, issues).
+  Names every report carries (Putin, Zelensky, Ukraine, ...) count for less.
+
+Only reports within `WINDOW` of each other are compared. Assignment is incremental and stable:
+an item already in a story keeps it; a new item joins the story of its most similar recent
+member, or starts a new story named after its own id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import combinations
+
+from datasketch import MinHash, MinHashLSH
+
+WINDOW = timedelta(hours=72)
+SAME_WORDING = 0.30  # stem Jaccard at or above which two reports are one story
+NEAR_WORDING = 0.20  # ... when they also share at least one specific anchor
+ANCHOR_SCORE = 3.0  # weighted shared anchors needed on facts alone
+LINKAGE = 2  # a new member must be similar to at least 1/LINKAGE of a story's members
+_NUM_PERM = 64
+_STEM = 5
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    """One report to group: its id, text (title and summary), language and first-seen time."""
+
+    id: str
+    text: str
+    lang: str | None
+    when: datetime
+    keys: frozenset[str] = frozenset()  # caller's concept keys (actors, issues, numbers)
+
+
+@dataclass(frozen=True)
+class _Features:
+    stems: frozenset[str]
+    anchors: frozenset[str]
+    minhash: MinHash
+
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e", "ё": "e",
+        "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l",
+        "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
+        "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "i",
+        "ь": "", "э": "e", "ю": "iu", "я": "ia",
+    }
+)  # fmt: skip
+# Spelling variants folded after transliteration, so Latin and Cyrillic spellings meet.
+_FOLDS = (("kh", "h"), ("h", "g"), ("y", "i"), ("j", "i"), ("w", "v"), ("c", "k"), ("x", "ks"))
+# Names whose spellings differ beyond folding: folded form -> canonical folded form.
+_ALIASES = {"stambul": "istanbul", "tramp": "trump", "uitkof": "vitkof", "kiev": "kiiv"}
+# Anchors nearly every report on the talks carries: they count for a quarter.
+_COMMON = frozenset(
+    {
+        "ptn", "zlnsk", "ukrn", "ukrnn", "ukrns", "ukrnf", "rs", "rsi", "rsn", "rss", "rssk",
+        "rsisk",
+        "trmp", "dnld", "vldmr", "prsdn", "krml", "krmln", "kv", "msk", "mskv", "vsgtn", "nt",
+        "stts", "untd", "rf", "vs", "erpn", "ksfr", "tlks", "prgvr", "pkr", "mr",
+    }
+)  # fmt: skip
+_CONCEPTS = {
+    "children": ("child", "дет", "дит", "діт"),
+    "prisoners": ("prisoner", "pow", "captive", "плен", "полон"),
+    "exchange": ("exchang", "swap", "обмен", "обмін"),
+    "ceasefire": ("ceasefire", "truce", "перемир", "припинен", "прекращен"),
+    "withdraw": ("withdraw", "вывод", "выход", "вийти", "вивед", "вивід", "выйд", "уйд", "пок"),
+    "points": ("point", "пункт"),
+    "list": ("list", "список", "списк"),
+    "sign": ("sign", "подпис", "підпис"),
+    "guarantee": ("guarantee", "гарант"),
+    "bodies": ("bodies", "тел", "тіл"),
+}
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    {
+        "the", "and", "for", "with", "that", "this", "from", "have", "has", "was", "were", "are",
+        "will", "would", "said", "says", "after", "over", "about", "into", "than", "their", "they",
+        "them", "its", "not", "but", "also", "been", "which", "who", "what", "when", "where",
+    }
+)  # fmt: skip
+
+
+def fold(token: str) -> str:
+    """A token transliterated to Latin with spelling variants folded (Ермак, Yermak -> iermak)."""
+    t = token.casefold().translate(_TRANSLIT)
+    for a, b in _FOLDS:
+        t = t.replace(a, b)
+    t = re.sub(r"(.)\1+", r"\1", t)  # doubled letters: Donbass/Donbas, Kellogg/Келлог
+    t = re.sub(r"^ie", "e", t)  # Yevgeny/Евгений, Yermak/Ермак
+    return _ALIASES.get(t, t)
+
+
+def _skeleton(folded: str) -> str:
+    return folded[0] + re.sub(r"[aeiou]", "", folded[1:]) if folded else ""
+
+
+def _features(item: StoryItem) -> _Features:
+    text = unicodedata.normalize("NFKC", item.text).replace("ё", "е").replace("Ё", "Е")
+    text = re.sub(r"[ʼ'’`]", "", text)
+    stems: set[str] = set()
+    anchors: set[str] = {f"k:{k}" for k in item.keys}
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word.isdigit():
+            if len(word) >= 2 and not (len(word) == 4 and word[:2] in ("19", "20")):
+                stems.add(word)
+                anchors.add(f"n:{int(word)}")
+            continue
+        low = word.casefold()
+        if len(low) < 3 or low in _STOP:
+            continue
+        folded = fold(low)
+        stems.add(folded[:_STEM])
+        if word[0].isupper() and len(folded) >= 4:
+            anchors.add(f"p:{_skeleton(folded)[:5]}")
+        for concept, prefixes in _CONCEPTS.items():
+            if low.startswith(prefixes):
+                anchors.add(f"c:{concept}")
+    mh = MinHash(num_perm=_NUM_PERM, seed=1)
+    for s in sorted(stems):
+        mh.update(s.encode("utf-8"))
+    return _Features(frozenset(stems), frozenset(anchors), mh)
+
+
+def _anchor_weight(anchor: str) -> float:
+    if anchor.startswith("p:") and anchor[2:] in _COMMON:
+        return 0.25
+    if anchor.startswith("c:"):
+        return 0.5
+    return 1.0
+
+
+def similarity(a: _Features, b: _Features) -> float:
+    """How strongly two reports look like one story; 0.0 when they are not. Pure."""
+    union = len(a.stems | b.stems)
+    jaccard = len(a.stems & b.stems) / union if union else 0.0
+    shared = a.anchors & b.anchors
+    weight = sum(_anchor_weight(x) for x in shared)
+    specific = sum(1 for x in shared if _anchor_weight(x) == 1.0)
+    if jaccard >= SAME_WORDING or (jaccard >= NEAR_WORDING and specific >= 1):
+        return 1.0 + jaccard
+    if weight >= ANCHOR_SCORE and specific >= 1:
+        return weight / 10
+    return 0.0
+
+
+def story_id(first_member: str) -> str:
+    """The id of a story started by the item `first_member`: stable across polls."""
+    return "s-" + hashlib.sha256(first_member.encode("utf-8")).hexdigest()[:10]
+
+
+def assign_stories(
+    new: Sequence[StoryItem],
+    recent: Sequence[tuple[StoryItem, str]],
+    *,
+    window: timedelta = WINDOW,
+) -> dict[str, str]:
+    """Story ids for `new` items, given `recent` (item, story) pairs already assigned. Pure.
+
+    A new item joins the story of the most similar item within `window` (recent, or new and
+    already assigned in this call); otherwise it starts its own story. New items are taken in
+    (when, id) order so the result does not depend on the order given. An item that is already
+    in `recent` keeps its story: a story never changes under an entry.
+    """
+    known = {item.id: story for item, story in recent}
+    pool: list[tuple[StoryItem, _Features, str]] = []
+    lsh = MinHashLSH(threshold=min(NEAR_WORDING, SAME_WORDING), num_perm=_NUM_PERM)
+    by_anchor: dict[str, list[int]] = {}
+    by_story: dict[str, list[int]] = {}
+
+    def add(item: StoryItem, feats: _Features, story: str) -> None:
+        idx = len(pool)
+        pool.append((item, feats, story))
+        lsh.insert(str(idx), feats.minhash)
+        for anchor in feats.anchors:
+            by_anchor.setdefault(anchor, []).append(idx)
+        by_story.setdefault(story, []).append(idx)
+
+    for item, story in sorted(recent, key=lambda p: (p[0].when, p[0].id)):
+        add(item, _features(item), story)
+    result: dict[str, str] = {}
+    for item in sorted(new, key=lambda i: (i.when, i.id)):
+        if item.id in known:
+            result[item.id] = known[item.id]
+            continue
+        if item.id in result:
+            continue
+        feats = _features(item)
+        candidates = {int(k) for k in lsh.query(feats.minhash)}
+        candidates.update(i for a in feats.anchors for i in by_anchor.get(a, ()))
+        scores: dict[str, list[float]] = {}
+        for idx in sorted(candidates):
+            other, other_feats, story = pool[idx]
+            if abs(other.when - item.when) <= window:
+                scores.setdefault(story, []).append(similarity(feats, other_feats))
+        best: tuple[float, str] | None = None
+        for story, found in sorted(scores.items()):
+            # Join only when similar to a fair share of the story's members in the window, so a
+            # story cannot grow by chaining through one loosely related report after another.
+            members = sum(1 for i in by_story[story] if abs(pool[i][0].when - item.when) <= window)
+            hits = [x for x in found if x > 0]
+            if hits and len(hits) * LINKAGE >= members and (best is None or max(hits) > best[0]):
+                best = (max(hits), story)
+        story = best[1] if best else story_id(item.id)
+        result[item.id] = story
+        add(item, feats, story)
+    return result
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Pairwise agreement of a grouping with gold labels."""
+
+    true_pos: int
+    false_pos: int
+    false_neg: int
+
+    @property
+    def precision(self) -> float:
+        predicted = self.true_pos + self.false_pos
+        return self.true_pos / predicted if predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        gold = self.true_pos + self.false_neg
+        return self.true_pos / gold if gold else 1.0
+
+
+def pairwise_scores(items: Mapping[str, str | None], assignments: Mapping[str, str]) -> PairScores:
+    """Compare `assignments` (item id -> story) with gold `items` (item id -> event or None).
+
+    A pair is gold-positive when both items share a non-null event, predicted-positive when
+    both share a story. Items missing from `assignments` count as singletons.
+    """
+    tp = fp = fn = 0
+    for a, b in combinations(sorted(items), 2):
+        gold = items[a] is not None and items[a] == items[b]
+        sa, sb = assignments.get(a), assignments.get(b)
+        predicted = sa is not None and sa == sb
+        tp += gold and predicted
+        fp += predicted and not gold
+        fn += gold and not predicted
+    return PairScores(tp, fp, fn)
