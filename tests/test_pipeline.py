@@ -1,0 +1,208 @@
+"""End to end: a real HTTP server on 127.0.0.1 → run_once → a real SQLite file."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.analyze import Analyzer
+from monitor.config import load_config
+from monitor.models import Config, RunSummary
+from monitor.pipeline import open_store, run_once
+from tests.feedserver import FeedServer
+from tests.rss import TALKS, rss
+
+T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock: time is an argument, never read from the machine in these tests."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer.load()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def make_config(tmp_path: Path, urls: list[str]) -> Config:
+    """A feeds.yaml in tmp_path with short timeouts and one feed per URL."""
+    lines = [
+        "settings:",
+        "  total_timeout: 3s",
+        "  read_timeout: 2s",
+        "  connect_timeout: 2s",
+        "feeds:",
+    ]
+    for i, url in enumerate(urls):
+        lines += [f"  - url: {url}", f"    name: Feed {i}", "    lang: en"]
+    path = tmp_path / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_config(path)
+
+
+def poll(config: Config, analyzer: Analyzer, clock: Clock, **kw: object) -> RunSummary:
+    with open_store(config) as store:
+        return run_once(config, store, analyzer, clock=clock, rng=random.Random(1), **kw)  # type: ignore[arg-type]
+
+
+def by_name(summary: RunSummary) -> dict[str, str]:
+    return {o.name: o.status for o in summary.outcomes}
+
+
+def test_poll_twice_stores_once_and_second_poll_is_304(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    url = server.add("/a.xml", body=rss(TALKS), etag='"v1"', headers={"Content-Type": "application/rss+xml"})
+    config = make_config(tmp_path, [url])
+    clock = Clock(T0)
+    first = poll(config, analyzer, clock)
+    assert by_name(first) == {"Feed 0": "ok"} and first.new_entries == 3
+    clock.now += timedelta(minutes=30)
+    second = poll(config, analyzer, clock)
+    assert by_name(second) == {"Feed 0": "not_modified"} and second.new_entries == 0
+    assert server.requests_for("/a.xml")[1].headers["if-none-match"] == '"v1"'
+    with open_store(config) as store:
+        assert store.counts()["entries"] == 3
+        relevant = {s.entry.title for s in store.export_entries() if s.relevant}
+    assert relevant == {TALKS[0][0], TALKS[1][0]}
+
+
+def test_new_items_add_only_those(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+    url = server.add("/a.xml", body=rss(TALKS[:2]), etag='"v1"')
+    config = make_config(tmp_path, [url])
+    clock = Clock(T0)
+    poll(config, analyzer, clock)
+    route = server.route("/a.xml")
+    route.body, route.etag = rss(TALKS), '"v2"'
+    clock.now += timedelta(hours=1)
+    summary = poll(config, analyzer, clock)
+    assert summary.new_entries == 1
+    with open_store(config) as store:
+        seen = {s.entry.title: s.first_seen for s in store.export_entries()}
+    assert seen[TALKS[2][0]] == clock.now and seen[TALKS[0][0]] == T0
+
+
+def test_one_feed_failing_never_stops_the_run_and_backs_off(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    good = server.add("/good.xml", body=rss(TALKS))
+    bad = server.add("/bad.xml", status=500, body=b"oops")
+    config = make_config(tmp_path, [good, bad])
+    clock = Clock(T0)
+    summary = poll(config, analyzer, clock)
+    assert by_name(summary) == {"Feed 0": "ok", "Feed 1": "error"}
+    with open_store(config) as store:
+        state = {f.name: f for f in store.feed_states()}
+    assert state["Feed 1"].consecutive_failures == 1 and "500" in (state["Feed 1"].last_error or "")
+    assert state["Feed 1"].next_attempt is not None and state["Feed 1"].next_attempt > T0
+    # Immediately after, the failing feed is backing off; the good one is polled again.
+    clock.now += timedelta(minutes=1)
+    again = poll(config, analyzer, clock)
+    assert by_name(again) == {"Feed 0": "ok", "Feed 1": "skipped"}
+    assert len(server.requests_for("/bad.xml")) == 1
+    # --all ignores the backoff; failures keep counting (persisted, not in memory).
+    forced = poll(config, analyzer, clock, force=True)
+    assert by_name(forced)["Feed 1"] == "error"
+    with open_store(config) as store:
+        assert {f.name: f for f in store.feed_states()}["Feed 1"].consecutive_failures == 2
+
+
+def test_retry_after_is_honoured(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+    url = server.add("/busy.xml", status=429, headers={"Retry-After": "7200"})
+    config = make_config(tmp_path, [url])
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    poll(config, analyzer, clock)
+    with open_store(config) as store:
+        (state,) = store.feed_states()
+    assert state.next_attempt is not None
+    assert state.next_attempt >= clock.now + timedelta(seconds=7200 - 5)
+
+
+def test_gone_stops_polling(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+    url = server.add("/gone.xml", status=410)
+    config = make_config(tmp_path, [url])
+    clock = Clock(T0)
+    assert by_name(poll(config, analyzer, clock)) == {"Feed 0": "gone"}
+    clock.now += timedelta(days=3)
+    assert by_name(poll(config, analyzer, clock)) == {"Feed 0": "skipped"}
+    assert len(server.requests_for("/gone.xml")) == 1
+    with open_store(config) as store:
+        (state,) = store.feed_states()
+    assert state.gone and "410" in (state.last_error or "")
+
+
+def test_broken_or_empty_fetch_never_hides_stored_entries(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    url = server.add("/a.xml", body=rss(TALKS))
+    config = make_config(tmp_path, [url])
+    clock = Clock(T0)
+    poll(config, analyzer, clock)
+    for body, headers in [
+        (b"<html><body><h1>Maintenance</h1></body></html>", {"Content-Type": "text/html"}),
+        (rss([]), {}),
+        (rss(TALKS)[:200], {}),
+    ]:
+        route = server.route("/a.xml")
+        route.body, route.headers = body, headers
+        clock.now += timedelta(hours=1)
+        poll(config, analyzer, clock, force=True)
+        with open_store(config) as store:
+            assert store.counts()["entries"] == 3
+    with open_store(config) as store:
+        (state,) = store.feed_states()
+    assert state.entries == 3
+
+
+def test_permanent_redirect_is_recorded(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+    server.add("/new.xml", body=rss(TALKS))
+    old = server.redirect("/old.xml", "/new.xml", status=301)
+    config = make_config(tmp_path, [old])
+    summary = poll(config, analyzer, Clock(T0))
+    (outcome,) = summary.outcomes
+    assert outcome.status == "ok" and outcome.permanent_redirect == server.url("/new.xml")
+    with open_store(config) as store:
+        (state,) = store.feed_states()
+    assert state.redirected_to == server.url("/new.xml")
+
+
+def test_same_article_in_two_feeds_is_one_entry(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    a = server.add("/a.xml", body=rss(TALKS))
+    b = server.add("/b.xml", body=rss(TALKS[:1]))
+    config = make_config(tmp_path, [a, b])
+    summary = poll(config, analyzer, Clock(T0))
+    assert summary.new_entries == 3
+    with open_store(config) as store:
+        stored = {s.entry.title: s for s in store.export_entries()}
+    assert stored[TALKS[0][0]].feeds == ("Feed 0", "Feed 1") or stored[TALKS[0][0]].feeds == (
+        "Feed 1",
+        "Feed 0",
+    )
+
+
+def test_relevant_entries_get_a_story(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+    url = server.add("/a.xml", body=rss(TALKS))
+    config = make_config(tmp_path, [url])
+    poll(config, analyzer, Clock(T0))
+    with open_store(config) as store:
+        stories = {s.entry.title: s.story for s in store.export_entries()}
+    assert stories[TALKS[0][0]] and stories[TALKS[1][0]]
+    assert stories[TALKS[2][0]] is None
