@@ -34,6 +34,7 @@ SAME_WORDING = 0.30  # stem Jaccard at or above which two reports are one story
 NEAR_WORDING = 0.20  # ... when they also share at least one specific anchor
 ANCHOR_SCORE = 3.0  # weighted shared anchors needed on facts alone
 LINKAGE = 2  # a new member must be similar to at least 1/LINKAGE of a story's members
+MAX_POSTINGS = 200  # candidates taken per anchor, newest first: bounds the work per item
 _NUM_PERM = 64
 _STEM = 5
 
@@ -53,6 +54,8 @@ class StoryItem:
 class _Features:
     stems: frozenset[str]
     anchors: frozenset[str]
+    specific: frozenset[str]  # the anchors of full weight
+    concepts: frozenset[str]  # the anchors of half weight
     minhash: MinHash
 
 
@@ -139,7 +142,9 @@ def _features(item: StoryItem) -> _Features:
     mh = MinHash(num_perm=_NUM_PERM, seed=1)
     for s in sorted(stems):
         mh.update(s.encode("utf-8"))
-    return _Features(frozenset(stems), frozenset(anchors), mh)
+    specific = frozenset(a for a in anchors if _anchor_weight(a) == 1.0)
+    concepts = frozenset(a for a in anchors if _anchor_weight(a) == 0.5)
+    return _Features(frozenset(stems), frozenset(anchors), specific, concepts, mh)
 
 
 def _anchor_weight(anchor: str) -> float:
@@ -155,8 +160,9 @@ def similarity(a: _Features, b: _Features) -> float:
     union = len(a.stems | b.stems)
     jaccard = len(a.stems & b.stems) / union if union else 0.0
     shared = a.anchors & b.anchors
-    weight = sum(_anchor_weight(x) for x in shared)
-    specific = sum(1 for x in shared if _anchor_weight(x) == 1.0)
+    specific = len(shared & a.specific)
+    concepts = len(shared & a.concepts)
+    weight = specific + 0.5 * concepts + 0.25 * (len(shared) - specific - concepts)
     if jaccard >= SAME_WORDING or (jaccard >= NEAR_WORDING and specific >= 1):
         return 1.0 + jaccard
     if weight >= ANCHOR_SCORE and specific >= 1:
@@ -192,7 +198,9 @@ def assign_stories(
         idx = len(pool)
         pool.append((item, feats, story))
         lsh.insert(str(idx), feats.minhash)
-        for anchor in feats.anchors:
+        # Only specific anchors find candidates: a pair that shares nothing but common ones
+        # (Putin, ceasefire) can only qualify by wording, which the LSH finds.
+        for anchor in feats.specific:
             by_anchor.setdefault(anchor, []).append(idx)
         by_story.setdefault(story, []).append(idx)
 
@@ -207,7 +215,9 @@ def assign_stories(
             continue
         feats = _features(item)
         candidates = {int(k) for k in lsh.query(feats.minhash)}
-        candidates.update(i for a in feats.anchors for i in by_anchor.get(a, ()))
+        for anchor in feats.specific:
+            # The latest holders of an anchor are the ones inside the window.
+            candidates.update(by_anchor.get(anchor, ())[-MAX_POSTINGS:])
         scores: dict[str, list[float]] = {}
         for idx in sorted(candidates):
             other, other_feats, story = pool[idx]
