@@ -59,9 +59,7 @@ def timed_poll(config: Path) -> dict[str, float]:
         raise SystemExit(f"monitor poll failed: {done.stderr}")
     return {
         "wall_s": round(wall, 3),
-        "cpu_s": round(
-            (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 3
-        ),
+        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 3),
         # ru_maxrss of RUSAGE_CHILDREN is the largest child so far (KiB on Linux).
         "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
         "summary": done.stdout.strip().splitlines()[0],

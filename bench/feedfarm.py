@@ -42,6 +42,18 @@ from xml.sax.saxutils import escape
 EPOCH = datetime(2025, 5, 1, tzinfo=UTC)
 ITEM_SPACING = timedelta(minutes=17)
 
+# A general news feed carries mostly other news: about one item in ten is on the talks.
+TALKS_SHARE = 0.1
+_GENERAL_TEXT = """
+    market shares rose after the central bank held rates while analysts expected inflation
+    to ease football club won the league match on Sunday as fans celebrated in the stadium
+    storm brought heavy rain and flooding to coastal towns where rescue teams evacuated
+    residents parliament debated the budget bill on schools hospitals and roads the minister
+    said the festival opened with concerts and films while tourists filled hotels company
+    reported quarterly profit growth and announced new factory jobs scientists published
+    study
+    """
+_GENERAL_WORDS = tuple(_GENERAL_TEXT.split())
 _WORDS = [
     "talks",
     "ceasefire",
@@ -357,10 +369,11 @@ def render_feed(feed: int, version: int, entries: int) -> bytes:
 def _render_item(feed: int, n: int) -> str:
     seed = int.from_bytes(hashlib.blake2b(f"{feed}:{n}".encode(), digest_size=8).digest(), "big")
     rng = random.Random(seed)
-    title = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(7, 13))).capitalize()
+    vocabulary = _WORDS if rng.random() < TALKS_SHARE else _GENERAL_WORDS
+    title = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(7, 13))).capitalize()
     sentences = []
     for _ in range(rng.randint(3, 5)):
-        words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(10, 18)))
+        words = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(10, 18)))
         sentences.append(words.capitalize() + ".")
     summary = " ".join(sentences)
     published = format_datetime(EPOCH + n * ITEM_SPACING, usegmt=True)

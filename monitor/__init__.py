@@ -1,3 +1,3 @@
-"""Talks monitor: follows news feeds on the Russia–Ukraine negotiations and writes a daily digest."""
+"""Talks monitor: follows news feeds on the Russia–Ukraine negotiations; writes a daily digest."""
 
 __version__ = "0.1.0"

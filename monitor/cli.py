@@ -172,7 +172,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         if f.problem:
             lines.append(f"         feed problem: {safe(f.problem)}")
         if f.redirected_to:
-            lines.append(f"         moved permanently to {safe(f.redirected_to)} (update feeds.yaml)")
+            lines.append(
+                f"         moved permanently to {safe(f.redirected_to)} (update feeds.yaml)"
+            )
         print("\n".join(lines))
     print(
         f"{counts['feeds']} feeds, {failing} failing; {counts['entries']} entries, "
@@ -313,7 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("poll", help="fetch every due feed once, analyze and store")
     p.add_argument("--all", action="store_true", help="also poll feeds that are backing off")
     p.add_argument(
-        "--wait", type=float, default=0, metavar="SECONDS",
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
         help="wait this long for a running poll to finish (default: do not wait)",
     )
     p.set_defaults(func=cmd_poll)

@@ -172,7 +172,9 @@ def load_config(path: Path) -> Config:
 
     for key in doc:
         if key not in TOP_KEYS:
-            problems.add(_line_of(doc, key), str(key), f"unknown key (known: {', '.join(TOP_KEYS)})")
+            problems.add(
+                _line_of(doc, key), str(key), f"unknown key (known: {', '.join(TOP_KEYS)})"
+            )
 
     settings = _check_settings(doc.get("settings"), doc, problems)
     feeds = _check_feeds(doc.get("feeds"), doc, problems)

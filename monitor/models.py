@@ -102,7 +102,7 @@ class FetchResult:
 class Entry:
     """One feed item as the feed said it, normalised to plain text and UTC."""
 
-    id: str  # stable entry id (see parse.entry_id)
+    id: str  # stable entry id (see parse.entry_key)
     feed_key: str  # the key within its feed: guid, else canonical link, else content hash
     url: str | None  # canonical link, tracking parameters removed
     title: str

@@ -32,8 +32,8 @@ from monitor.models import (
     RunSummary,
 )
 from monitor.parse import parse_feed
-from monitor.stories import StoryItem, assign_stories
 from monitor.store import Store, from_text
+from monitor.stories import StoryItem, assign_stories
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ def run_once(
     When `stop` is set, feeds not yet started are skipped; feeds in flight finish and are stored.
     """
     started = clock()
+    _note_rules(store, analyzer)
     states = store.feed_states(enabled_only=True)
     due = {f.url for f in store.feeds_due(started)} if not force else {f.url for f in states}
     outcomes: list[FeedOutcome] = []
@@ -87,7 +88,11 @@ def run_once(
         if feed.url in due and not (feed.gone and not force):
             todo.append(feed)
         else:
-            why = "gone (410)" if feed.gone else f"backing off until {feed.next_attempt:%Y-%m-%d %H:%M}Z"
+            why = (
+                "gone (410)"
+                if feed.gone
+                else f"backing off until {feed.next_attempt:%Y-%m-%d %H:%M}Z"
+            )
             outcomes.append(FeedOutcome(feed.url, feed.name, "skipped", error=why))
     if on_start:
         on_start(len(todo))
@@ -97,6 +102,18 @@ def run_once(
     finished = clock()
     outcomes.sort(key=lambda o: (o.name, o.url))
     return RunSummary(tuple(outcomes), started, finished)
+
+
+def _note_rules(store: Store, analyzer: Analyzer) -> None:
+    """Remember which rules analysed the stored entries; say so when the rules have changed."""
+    analysed_with = store.get_meta("analysed_with")
+    if analysed_with is None:
+        store.set_meta("analysed_with", analyzer.version)
+    elif analysed_with != analyzer.version:
+        log.warning(
+            "the analysis rules changed since the stored entries were analysed; "
+            "run `monitor reclassify` to re-analyse them"
+        )
 
 
 class _Poller:
@@ -259,10 +276,14 @@ class _Poller:
         new_ids = set(self.new_relevant)
         recent = self.store.relevant_since(now - STORY_WINDOW)
 
-        def item(ref_id: str, title: str, summary: str, lang: str | None, when: datetime) -> StoryItem:
+        def item(
+            ref_id: str, title: str, summary: str, lang: str | None, when: datetime
+        ) -> StoryItem:
             return StoryItem(id=ref_id, text=f"{title}\n{summary}", lang=lang, when=when)
 
-        fresh = [item(r.id, r.title, r.summary, r.lang, r.first_seen) for r in recent if r.id in new_ids]
+        fresh = [
+            item(r.id, r.title, r.summary, r.lang, r.first_seen) for r in recent if r.id in new_ids
+        ]
         known = [
             (item(r.id, r.title, r.summary, r.lang, r.first_seen), r.story)
             for r in recent
@@ -353,4 +374,5 @@ def reclassify(store: Store, analyzer: Analyzer) -> tuple[int, int]:
     flush()
     store.rebuild_ledger(known_positions())
     store.set_meta("seeded_rules", rules_version())
+    store.set_meta("analysed_with", analyzer.version)
     return changed, total

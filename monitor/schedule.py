@@ -72,7 +72,9 @@ class Worker:
         )
         scheduler.add_job(
             self.poll,
-            IntervalTrigger(seconds=self.settings.poll_interval.total_seconds(), timezone=self.zone),
+            IntervalTrigger(
+                seconds=self.settings.poll_interval.total_seconds(), timezone=self.zone
+            ),
             id="poll",
             name="poll feeds",
             next_run_time=datetime.now(self.zone),

@@ -154,7 +154,7 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db["entries"].enable_fts(["title", "summary", "content"], create_triggers=True)
+    db.table("entries").enable_fts(["title", "summary", "content"], create_triggers=True)
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
@@ -475,7 +475,9 @@ class Store:
         )
         self._write_claims(entry.id, analysis.claims, stamp)
 
-    def _update_entry(self, entry_id: str, entry: Entry, analysis: Analysis, stamp: str | None) -> None:
+    def _update_entry(
+        self, entry_id: str, entry: Entry, analysis: Analysis, stamp: str | None
+    ) -> None:
         self.db.execute(
             """UPDATE entries SET url = coalesce(?, url), title = ?, summary = ?, content = ?,
                  author = ?, published = coalesce(?, published), updated = ?, lang = ?,
@@ -548,10 +550,7 @@ class Store:
                    ON CONFLICT(actor, stance, issue, detail) DO UPDATE SET
                      first_reported = excluded.first_reported, entry_id = NULL, seeded = 1
                    WHERE excluded.first_reported < ledger.first_reported""",
-                [
-                    (a, s, i, d, f"{day.isoformat()}T00:00:00Z")
-                    for a, s, i, d, day in positions
-                ],
+                [(a, s, i, d, f"{day.isoformat()}T00:00:00Z") for a, s, i, d, day in positions],
             )
         after = self.db.execute("SELECT count(*) FROM ledger").fetchone()[0]
         return int(after) - int(before)
@@ -657,7 +656,9 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def export_entries(self, since: datetime | None = None, batch: int = 500) -> Iterator[StoredEntry]:
+    def export_entries(
+        self, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[StoredEntry]:
         """Every stored entry (first seen at or after `since`), oldest first, in batches."""
         last = (to_text(since) or "", "")
         first = True
@@ -686,7 +687,7 @@ class Store:
         """Full-text search over title, summary and content, best match first."""
         try:
             rows = list(
-                self.db["entries"].search(query, limit=limit, quote=True, order_by="rank")
+                self.db.table("entries").search(query, limit=limit, quote=True, order_by="rank")
             )
         except sqlite3.OperationalError as e:
             raise StoreError(f"search failed: {e}") from e

@@ -22,7 +22,9 @@ TALKS = [
 ]
 
 
-def rss(items: list[tuple[str, str]], *, start: int = 0, base: str = "https://news.example") -> bytes:
+def rss(
+    items: list[tuple[str, str]], *, start: int = 0, base: str = "https://news.example"
+) -> bytes:
     """An RSS 2.0 document with one item per (title, summary), guids numbered from `start`."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',

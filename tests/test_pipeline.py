@@ -68,7 +68,9 @@ def by_name(summary: RunSummary) -> dict[str, str]:
 def test_poll_twice_stores_once_and_second_poll_is_304(
     tmp_path: Path, server: FeedServer, analyzer: Analyzer
 ) -> None:
-    url = server.add("/a.xml", body=rss(TALKS), etag='"v1"', headers={"Content-Type": "application/rss+xml"})
+    url = server.add(
+        "/a.xml", body=rss(TALKS), etag='"v1"', headers={"Content-Type": "application/rss+xml"}
+    )
     config = make_config(tmp_path, [url])
     clock = Clock(T0)
     first = poll(config, analyzer, clock)
@@ -170,7 +172,9 @@ def test_broken_or_empty_fetch_never_hides_stored_entries(
     assert state.entries == 3
 
 
-def test_permanent_redirect_is_recorded(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+def test_permanent_redirect_is_recorded(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
     server.add("/new.xml", body=rss(TALKS))
     old = server.redirect("/old.xml", "/new.xml", status=301)
     config = make_config(tmp_path, [old])
@@ -198,7 +202,9 @@ def test_same_article_in_two_feeds_is_one_entry(
     )
 
 
-def test_relevant_entries_get_a_story(tmp_path: Path, server: FeedServer, analyzer: Analyzer) -> None:
+def test_relevant_entries_get_a_story(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
     url = server.add("/a.xml", body=rss(TALKS))
     config = make_config(tmp_path, [url])
     poll(config, analyzer, Clock(T0))

@@ -20,7 +20,9 @@ A = FeedConfig(url="https://a.example/feed", name="A")
 B = FeedConfig(url="https://b.example/feed", name="B")
 
 
-def entry(key: str, *, url: str | None = None, title: str = "Title", id_: str | None = None) -> Entry:
+def entry(
+    key: str, *, url: str | None = None, title: str = "Title", id_: str | None = None
+) -> Entry:
     return Entry(
         id=id_ or f"id-{key}",
         feed_key=key,
@@ -38,7 +40,9 @@ IRRELEVANT = Analysis(relevant=False, score=0.1)
 
 
 def claim(detail: str = "withdraw:donetsk") -> Claim:
-    return Claim("russia", "demand", "territory", "ukraine", detail, "Russia demanded ...", ("cue",))
+    return Claim(
+        "russia", "demand", "territory", "ukraine", detail, "Russia demanded ...", ("cue",)
+    )
 
 
 def relevant(*claims: Claim) -> Analysis:
@@ -96,7 +100,9 @@ def test_changed_content_updates_in_place_keeping_first_seen(store: Store) -> No
 
 def test_same_url_from_two_feeds_is_one_entry_with_two_sightings(store: Store) -> None:
     ingest(store, A, [(entry("guid-a", url="https://news.example/x", id_="ida"), IRRELEVANT)])
-    result = ingest(store, B, [(entry("guid-b", url="https://news.example/x", id_="idb"), IRRELEVANT)])
+    result = ingest(
+        store, B, [(entry("guid-b", url="https://news.example/x", id_="idb"), IRRELEVANT)]
+    )
     assert result.new == () and result.sighted == 1
     assert store.counts()["entries"] == 1
     (stored,) = store.entries_first_seen_between(T0, T0 + timedelta(days=1))
@@ -122,7 +128,9 @@ def test_ledger_marks_new_by_calendar_day_in_the_zone(store: Store) -> None:
     # 2025-06-02 08:00 UTC is 11:00 in Kyiv; 22:30 UTC is already 2025-06-03 in Kyiv.
     ingest(store, A, [(entry("1", id_="e1"), relevant(claim()))], T0)
     ingest(store, A, [(entry("2", id_="e2"), relevant(claim()))], T0 + timedelta(hours=3))
-    ingest(store, A, [(entry("3", id_="e3"), relevant(claim()))], T0 + timedelta(hours=14, minutes=30))
+    ingest(
+        store, A, [(entry("3", id_="e3"), relevant(claim()))], T0 + timedelta(hours=14, minutes=30)
+    )
     got = {s.entry.id: s.claims[0] for s in store.export_entries()}
     assert got["e1"].new and got["e2"].new  # same Kyiv day as the first report
     assert not got["e3"].new  # next Kyiv day: reported before
@@ -156,15 +164,24 @@ def test_rebuild_ledger_follows_reclassified_claims(store: Store) -> None:
 def test_failed_fetch_records_state_and_keeps_entries(store: Store) -> None:
     ingest(store, A, [(entry("1"), IRRELEVANT)])
     later = T0 + timedelta(minutes=30)
-    store.record_failure(A.url, now=later, error="HTTP 500", next_attempt=later + timedelta(hours=1))
-    store.record_failure(A.url, now=later, error="HTTP 502", next_attempt=later + timedelta(hours=2))
+    store.record_failure(
+        A.url, now=later, error="HTTP 500", next_attempt=later + timedelta(hours=1)
+    )
+    store.record_failure(
+        A.url, now=later, error="HTTP 502", next_attempt=later + timedelta(hours=2)
+    )
     state = next(f for f in store.feed_states() if f.url == A.url)
     assert state.consecutive_failures == 2 and state.last_error == "HTTP 502"
     assert state.error_since == later and state.entries == 1
     assert [f.url for f in store.feeds_due(later)] == [B.url]
     store.record_success(
-        A.url, now=later, next_attempt=later, validators=Validators('"e1"', None),
-        title="A feed", problem=None, redirected_to="https://a.example/new",
+        A.url,
+        now=later,
+        next_attempt=later,
+        validators=Validators('"e1"', None),
+        title="A feed",
+        problem=None,
+        redirected_to="https://a.example/new",
     )
     state = next(f for f in store.feed_states() if f.url == A.url)
     assert state.consecutive_failures == 0 and state.error_since is None
@@ -183,7 +200,10 @@ def test_full_text_search(store: Store) -> None:
         store,
         A,
         [
-            (dataclasses.replace(entry("1", title="Medinsky arrives in Istanbul"), id="s1"), IRRELEVANT),
+            (
+                dataclasses.replace(entry("1", title="Medinsky arrives in Istanbul"), id="s1"),
+                IRRELEVANT,
+            ),
             (dataclasses.replace(entry("2", title="Переговоры в Стамбуле"), id="s2"), IRRELEVANT),
             (dataclasses.replace(entry("3", title="Football results"), id="s3"), IRRELEVANT),
         ],
@@ -222,10 +242,14 @@ def test_poll_lock_excludes_a_second_process(db_path: Path) -> None:
         "    print(e); sys.exit(3)\n"
     )
     with poll_lock(db_path):
-        done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(db_path)], capture_output=True, text=True
+        )
         assert done.returncode == 3, done.stderr
         assert "another poll is running" in done.stdout
-    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(db_path)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
