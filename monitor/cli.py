@@ -59,6 +59,9 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
             )
         )
         print(summary_line(summary))
+        pruned = prune_expired(config, store)
+        if pruned:
+            print(f"pruned {pruned} entries older than {config.settings.retention_days} days")
         for outcome in summary.outcomes:
             if outcome.permanent_redirect:
                 print(
@@ -66,6 +69,15 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
                     " (update feeds.yaml)"
                 )
     return 0
+
+
+def prune_expired(config: Config, store: Store) -> int:
+    """Apply `retention_days`, if set: delete older entries, keep their claims' history."""
+    days = config.settings.retention_days
+    if days is None:
+        return 0
+    now = datetime.now(UTC)
+    return store.prune(now - timedelta(days=days), now)
 
 
 def _with_progress(
@@ -103,6 +115,34 @@ def summary_line(summary: RunSummary) -> str:
         f"{summary.count('gone')} gone, {summary.count('skipped')} skipped; "
         f"{summary.new_entries} new entries"
     )
+
+
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    """Check the database thoroughly; with --fix, repair what can be repaired in place."""
+    with _store(config) as store:
+        problems = store.check(thorough=True)
+        if problems and args.fix:
+            from monitor.analyze import Analyzer
+            from monitor.pipeline import reclassify
+
+            store.rebuild_search_index()
+            reclassify(store, Analyzer.load(config.analysis))
+            problems = store.check(thorough=True)
+        counts = store.counts()
+    for problem in problems:
+        print(f"problem: {safe(problem)}")
+    if problems:
+        print(
+            f"{config.settings.database}: {len(problems)} problems. Try `monitor doctor --fix`; "
+            "if integrity problems remain, restore a backup or move the file aside (the next "
+            "poll starts a new database and fetches what the feeds still carry)."
+        )
+        return 1
+    print(
+        f"{config.settings.database}: ok (schema current, integrity ok, search index ok; "
+        f"{counts['entries']} entries, {counts['claims']} claims)"
+    )
+    return 0
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -325,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the scheduled worker: poll on an interval, digest daily")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("doctor", help="check the database (integrity, schema, search index)")
+    p.add_argument("--fix", action="store_true", help="rebuild the search index and ledger")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("digest", help="write the digest of one day")
     p.add_argument("--date", default="yesterday", help="YYYY-MM-DD, today or yesterday")

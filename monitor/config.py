@@ -31,7 +31,7 @@ _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 
 _SIZE_UNITS["gb"] = 1024**3
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
-FEED_KEYS = ("url", "name", "lang", "enabled")
+FEED_KEYS = ("url", "name", "lang", "enabled", "full_text")
 TOP_KEYS = ("settings", "feeds", "analysis")
 
 
@@ -93,6 +93,18 @@ def _timezone(value: object) -> str:
     return str(value)
 
 
+def _urls(value: object) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError("expected a notification URL or a list of them")
+    out = []
+    for item in items:
+        if not isinstance(item, str) or "://" not in item:
+            raise ValueError(f"not a notification URL: {item!r} (e.g. mailto://…, ntfy://…)")
+        out.append(item.strip())
+    return tuple(out)
+
+
 def _text(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a non-empty string")
@@ -115,6 +127,8 @@ SETTINGS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "max_redirects": ("max_redirects", _positive_int),
     "max_backoff": ("max_backoff", parse_duration),
     "user_agent": ("user_agent", _text),
+    "retention_days": ("retention_days", _positive_int),
+    "notify": ("notify", _urls),
 }
 
 
@@ -279,9 +293,11 @@ def _check_feeds(raw: object, doc: CommentedMap, problems: _Problems) -> list[Fe
             )
             ok = False
         enabled = item.get("enabled", True)
-        if not isinstance(enabled, bool):
-            problems.add(_value_line(item, "enabled"), f"{where}.enabled", "expected true or false")
-            ok = False
+        full_text = item.get("full_text", False)
+        for key, flag in (("enabled", enabled), ("full_text", full_text)):
+            if not isinstance(flag, bool):
+                problems.add(_value_line(item, key), f"{where}.{key}", "expected true or false")
+                ok = False
         if ok:
             feeds.append(
                 FeedConfig(
@@ -289,6 +305,7 @@ def _check_feeds(raw: object, doc: CommentedMap, problems: _Problems) -> list[Fe
                     name=str(name).strip(),
                     lang=lang.split("-")[0].lower() if isinstance(lang, str) else None,
                     enabled=bool(enabled),
+                    full_text=bool(full_text),
                     line=line,
                 )
             )

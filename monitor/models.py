@@ -24,6 +24,7 @@ class FeedConfig:
     name: str
     lang: str | None = None
     enabled: bool = True
+    full_text: bool = False  # fetch the article page when the feed carries only a teaser
     line: int = 0  # line in feeds.yaml, for messages
 
 
@@ -45,6 +46,8 @@ class Settings:
     max_redirects: int = 5
     max_backoff: timedelta = timedelta(hours=24)
     user_agent: str = ""  # filled by config with the monitor's name and version
+    retention_days: int | None = None  # prune entries first seen longer ago; None keeps all
+    notify: tuple[str, ...] = ()  # notification URLs told when a digest is written
 
 
 @dataclass(frozen=True)

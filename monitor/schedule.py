@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.analyze import Analyzer
-from monitor.errors import LockHeld, MonitorError
+from monitor.errors import LockHeld, MonitorError, StoreError
 from monitor.models import Config
 from monitor.pipeline import open_store, run_once, write_digest_for
 from monitor.store import poll_lock
@@ -42,12 +42,15 @@ class Worker:
     def poll(self) -> None:
         """One scheduled poll. A poll already holding the lock (cron, a manual `monitor poll`)
         makes this tick skip, with a log line."""
-        from monitor.cli import summary_line
+        from monitor.cli import prune_expired, summary_line
 
         try:
             with poll_lock(self.settings.database), open_store(self.config) as store:
                 summary = run_once(self.config, store, self.analyzer, stop=self.stop)
-            log.info("poll %s", summary_line(summary))
+                log.info("poll %s", summary_line(summary))
+                pruned = prune_expired(self.config, store)
+                if pruned:
+                    log.info("pruned %d entries past retention", pruned)
         except LockHeld as e:
             log.warning("poll skipped: %s", e)
         except MonitorError as e:
@@ -91,7 +94,16 @@ class Worker:
 
 
 def run_worker(config: Config) -> None:
-    """Run until SIGTERM or SIGINT. Blocks; returns after a clean shutdown."""
+    """Run until SIGTERM or SIGINT. Blocks; returns after a clean shutdown.
+
+    Checks the database once at start (SQLite's quick check): a damaged database stops the
+    worker at once with a message, instead of failing every poll."""
+    with open_store(config) as store:
+        problems = store.check(thorough=False)
+    if problems:
+        raise StoreError(
+            f"{config.settings.database}: {problems[0]}; run `monitor doctor` for details"
+        )
     worker = Worker(config)
     scheduler = worker.scheduler()
 

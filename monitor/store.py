@@ -157,7 +157,22 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db.table("entries").enable_fts(["title", "summary", "content"], create_triggers=True)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
+def _m2_tombstones(db: sqlite_utils.Database) -> None:
+    # What a feed carried before its entries were pruned: so an old item still in a feed is
+    # recognised and not stored again as new.
+    db.execute(
+        """
+        CREATE TABLE tombstones (
+            feed_url TEXT NOT NULL,
+            feed_key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            pruned TEXT NOT NULL,
+            PRIMARY KEY (feed_url, feed_key)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_tombstones)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -242,7 +257,10 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: database unusable: {e}") from e
+            raise StoreError(
+                f"{path}: database unusable ({e}); run `monitor doctor`, then restore a backup "
+                "or move the file aside (the next poll starts a new one)"
+            ) from e
 
     def close(self) -> None:
         self.db.conn.close()
@@ -377,9 +395,12 @@ class Store:
     # --- entries -----------------------------------------------------------------------
 
     def known_fingerprints(self, feed_url: str) -> dict[str, str]:
-        """feed_key → fingerprint of every entry this feed carried, to skip unchanged ones."""
+        """feed_key → fingerprint of every entry this feed carried (pruned ones included), to
+        skip unchanged ones."""
         cursor = self.db.execute(
-            "SELECT feed_key, fingerprint FROM sightings WHERE feed_url = ?", [feed_url]
+            """SELECT feed_key, fingerprint FROM tombstones WHERE feed_url = ?
+               UNION ALL SELECT feed_key, fingerprint FROM sightings WHERE feed_url = ?""",
+            [feed_url, feed_url],
         )
         return {str(k): str(f) for k, f in cursor.fetchall()}
 
@@ -407,6 +428,8 @@ class Store:
                 "SELECT entry_id, fingerprint FROM sightings WHERE feed_url = ? AND feed_key = ?",
                 [feed_url, entry.feed_key],
             ).fetchone()
+            if row is None and self._pruned(feed_url, entry.feed_key):
+                continue  # older than the retention period: gone on purpose
             if row is not None:
                 if row[1] != fingerprint:
                     self._update_entry(str(row[0]), entry, analysis, stamp)
@@ -425,6 +448,97 @@ class Store:
             self._add_sighting(feed_url, entry, entry.id, stamp)
             new.append(entry.id)
         return IngestResult(tuple(new), tuple(updated), sighted)
+
+    def _pruned(self, feed_url: str, feed_key: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM tombstones WHERE feed_url = ? AND feed_key = ?", [feed_url, feed_key]
+        ).fetchone()
+        return row is not None
+
+    def prune(self, before: datetime, now: datetime, batch: int = 2000) -> int:
+        """Delete entries first seen before `before`, in batches of short transactions.
+
+        The novelty ledger keeps every claim's first report, and a tombstone per sighting keeps
+        a feed that still carries an old item from storing it again as new. Returns the number
+        of entries deleted.
+        """
+        deleted = 0
+        cutoff, stamp = to_text(before), to_text(now)
+        while True:
+            with self.transaction():
+                ids = [
+                    r[0]
+                    for r in self.db.execute(
+                        "SELECT id FROM entries WHERE first_seen < ? ORDER BY first_seen LIMIT ?",
+                        [cutoff, batch],
+                    ).fetchall()
+                ]
+                if not ids:
+                    return deleted
+                marks = ",".join("?" * len(ids))
+                self.db.execute(
+                    f"""INSERT OR REPLACE INTO tombstones(feed_url, feed_key, fingerprint, pruned)
+                        SELECT feed_url, feed_key, fingerprint, ? FROM sightings
+                        WHERE entry_id IN ({marks})""",
+                    [stamp, *ids],
+                )
+                for table in ("sightings", "claims"):
+                    self.db.execute(f"DELETE FROM {table} WHERE entry_id IN ({marks})", ids)
+                self.db.execute(f"DELETE FROM entries WHERE id IN ({marks})", ids)
+            deleted += len(ids)
+
+    def check(self, *, thorough: bool = True) -> list[str]:
+        """Problems found in the database, one line each; empty when all is well.
+
+        `thorough` runs SQLite's full integrity check, the full-text index check and the
+        foreign-key check (seconds on a large database); otherwise only `quick_check`.
+        """
+        problems: list[str] = []
+        try:
+            pragma = "integrity_check" if thorough else "quick_check"
+            rows = [str(r[0]) for r in self.db.execute(f"PRAGMA {pragma}(20)").fetchall()]
+            if rows != ["ok"]:
+                problems += [f"integrity: {r}" for r in rows]
+            if thorough:
+                for row in self.db.execute("PRAGMA foreign_key_check").fetchall()[:20]:
+                    problems.append(f"foreign key: table {row[0]} row {row[1]} -> {row[2]}")
+                try:
+                    self.db.execute(
+                        "INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)"
+                    )
+                except sqlite3.DatabaseError as e:
+                    problems.append(f"full-text index: {e} (rebuild with `monitor doctor --fix`)")
+            triggers = {
+                str(r[0])
+                for r in self.db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entries'"
+                ).fetchall()
+            }
+            missing = {"entries_ai", "entries_ad", "entries_au"} - triggers
+            if missing:
+                problems.append(
+                    f"full-text index: triggers missing ({', '.join(sorted(missing))}); "
+                    "rebuild with `monitor doctor --fix`"
+                )
+            orphans = self.db.execute(
+                """SELECT count(*) FROM claims c LEFT JOIN ledger l ON l.actor = c.actor
+                     AND l.stance = c.stance AND l.issue = c.issue AND l.detail = c.detail
+                   WHERE l.actor IS NULL"""
+            ).fetchone()[0]
+            if orphans:
+                problems.append(
+                    f"ledger: {orphans} claims have no first report (fix with `monitor reclassify`)"
+                )
+        except sqlite3.DatabaseError as e:
+            problems.append(f"database error: {e}")
+        return problems
+
+    def rebuild_search_index(self) -> None:
+        """Recreate the full-text index and the triggers that keep it in step, from entries."""
+        self.db.table("entries").enable_fts(
+            ["title", "summary", "content"], create_triggers=True, replace=True
+        )
+        self.db.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
 
     def _same_entry(self, feed_url: str, entry: Entry) -> str | None:
         row = self.db.execute("SELECT id FROM entries WHERE id = ?", [entry.id]).fetchone()

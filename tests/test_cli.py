@@ -251,3 +251,22 @@ def test_eval_scores_a_labelled_file(tmp_path: Path) -> None:
     bad.write_text("{not json\n", encoding="utf-8")
     done = monitor(tmp_path / "absent.yaml", "eval", str(bad))
     assert done.returncode == 2 and str(bad) in done.stderr
+
+
+def test_doctor_finds_and_fixes_a_damaged_search_index(tmp_path: Path, server: FeedServer) -> None:
+    import sqlite3
+
+    config = write_config(tmp_path, [server.add("/a.xml", body=rss(TALKS))])
+    assert monitor(config, "poll").returncode == 0
+    done = monitor(config, "doctor")
+    assert done.returncode == 0 and ": ok (" in done.stdout and "3 entries" in done.stdout
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    conn.execute("DROP TRIGGER entries_au")
+    conn.execute("UPDATE entries SET title = 'changed behind the index'")
+    conn.commit()
+    conn.close()
+    done = monitor(config, "doctor")
+    assert done.returncode == 1
+    assert "problem: full-text index" in done.stdout and "doctor --fix" in done.stdout
+    assert monitor(config, "doctor", "--fix").returncode == 0
+    assert "changed behind the index" in monitor(config, "search", "behind").stdout

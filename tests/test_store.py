@@ -256,3 +256,45 @@ def test_poll_lock_excludes_a_second_process(db_path: Path) -> None:
 def test_poll_lock_in_process(db_path: Path) -> None:
     with poll_lock(db_path), pytest.raises(LockHeld), poll_lock(db_path, wait=0.3):
         pass
+
+
+def test_prune_keeps_history_and_does_not_store_old_items_again(store: Store) -> None:
+    old, fresh = entry("1", id_="old"), entry("2", id_="fresh")
+    ingest(store, A, [(old, relevant(claim("cap:600000")))], T0)
+    later = T0 + timedelta(days=400)
+    ingest(store, A, [(fresh, IRRELEVANT)], later)
+    assert store.prune(later - timedelta(days=365), later) == 1
+    assert [s.entry.id for s in store.export_entries()] == ["fresh"]
+    assert store.search("Title") and all(s.entry.id == "fresh" for s in store.search("Title"))
+    # The claim's first report survives: reported again, it is not new.
+    (row,) = store.db.execute("SELECT first_reported FROM ledger").fetchall()
+    assert row[0] == "2025-06-02T08:00:00Z"
+    # The feed still carries the old item: it is known, and not stored again as new.
+    assert "1" in store.known_fingerprints(A.url)
+    result = ingest(store, A, [(old, relevant(claim("cap:600000")))], later)
+    assert result.new == () and store.counts()["entries"] == 1
+    assert store.prune(later - timedelta(days=365), later) == 0
+    assert store.check() == []
+
+
+def test_check_finds_a_damaged_search_index(store: Store) -> None:
+    ingest(store, A, [(entry("1", title="Medinsky in Istanbul"), IRRELEVANT)])
+    assert store.check() == []
+    # Change a row behind the index's back (as a crash or a foreign tool could).
+    store.db.execute("DROP TRIGGER entries_au")
+    store.db.execute("UPDATE entries SET title = 'Something else entirely'")
+    problems = store.check()
+    assert len(problems) == 2 and all(p.startswith("full-text index:") for p in problems)
+    store.rebuild_search_index()
+    assert store.check() == []
+    store.db.execute("UPDATE entries SET title = 'Kept in step again'")
+    assert [s.entry.title for s in store.search("step")] == ["Kept in step again"]
+
+
+def test_damaged_file_gets_a_message_saying_what_to_do(db_path: Path) -> None:
+    Store(db_path).close()
+    data = bytearray(db_path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # wreck the schema page, keep the header
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="monitor doctor"):
+        Store(db_path)
