@@ -399,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score the analysis on a labelled JSONL file")
     p.add_argument("file")
     p.set_defaults(func=cmd_eval, config_optional=True)
+
+    from monitor.cli_ops import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -416,7 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         path = Path(args.config)
         config: Config | None
-        if getattr(args, "config_optional", False) and not path.exists():
+        if getattr(args, "config_unused", False) or (
+            getattr(args, "config_optional", False) and not path.exists()
+        ):
             config = None
         else:
             config = load_config(path)

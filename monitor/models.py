@@ -198,6 +198,28 @@ class Analysis:
     claims: tuple[Claim, ...] = ()
 
 
+# --- article pages (full text) -------------------------------------------------------------
+
+PAGE_MAX_ATTEMPTS = 3  # fetches of one article page, in all, before it is given up
+
+
+@dataclass(frozen=True)
+class Page:
+    """One article page as cached: what it gave, and how often it was tried."""
+
+    url: str
+    fetched: datetime  # the last attempt
+    status: str  # ok (text extracted), empty (fetched, no article text), error
+    text: str = ""
+    error: str | None = None
+    attempts: int = 1
+
+    @property
+    def settled(self) -> bool:
+        """Never to be fetched again: it gave an answer, or retrying is pointless."""
+        return self.status != "error" or self.attempts >= PAGE_MAX_ATTEMPTS
+
+
 # --- what we track -------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.analyze import Analyzer
 from monitor.errors import LockHeld, MonitorError, StoreError
 from monitor.models import Config
-from monitor.pipeline import open_store, run_once, write_digest_for
+from monitor.pipeline import digest_day, open_store, run_once, write_digest_for
 from monitor.store import poll_lock
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,13 @@ class Worker:
         try:
             with open_store(self.config) as store:
                 path = write_digest_for(self.config, store, day)
-            log.info("digest written: %s", path)
+                log.info("digest written: %s", path)
+                if self.settings.notify:
+                    from monitor.notify import notify_digest
+
+                    day_input = digest_day(self.config, store, day)
+                    for error in notify_digest(self.settings, day_input, path):
+                        log.warning("notification failed: %s", error)
         except MonitorError as e:
             log.error("digest failed: %s", e)
 

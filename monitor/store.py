@@ -30,6 +30,7 @@ from monitor.models import (
     Entry,
     FeedConfig,
     FeedState,
+    Page,
     StoredClaim,
     StoredEntry,
     Validators,
@@ -172,7 +173,26 @@ def _m2_tombstones(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_tombstones)
+def _m3_pages(db: sqlite_utils.Database) -> None:
+    # Article pages fetched for feeds with `full_text: true`: never fetched twice.
+    db.execute(
+        """
+        CREATE TABLE pages (
+            url TEXT PRIMARY KEY,
+            fetched TEXT NOT NULL,
+            status TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _m1_initial,
+    _m2_tombstones,
+    _m3_pages,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -485,6 +505,11 @@ class Store:
                 for table in ("sightings", "claims"):
                     self.db.execute(f"DELETE FROM {table} WHERE entry_id IN ({marks})", ids)
                 self.db.execute(f"DELETE FROM entries WHERE id IN ({marks})", ids)
+                # Article pages go with the last entry that linked to them.
+                self.db.execute(
+                    """DELETE FROM pages
+                       WHERE url NOT IN (SELECT url FROM entries WHERE url IS NOT NULL)"""
+                )
             deleted += len(ids)
 
     def check(self, *, thorough: bool = True) -> list[str]:
@@ -539,6 +564,40 @@ class Store:
             ["title", "summary", "content"], create_triggers=True, replace=True
         )
         self.db.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
+
+    # --- article pages (full text) ------------------------------------------------------
+
+    def pages(self, urls: Sequence[str]) -> dict[str, Page]:
+        """The cached article page of each of `urls` that has one."""
+        out: dict[str, Page] = {}
+        for start in range(0, len(urls), 500):
+            chunk = list(urls[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self._rows(
+                f"""SELECT url, fetched, status, text, error, attempts FROM pages
+                    WHERE url IN ({marks})""",
+                chunk,
+            ):
+                out[r["url"]] = Page(
+                    url=r["url"],
+                    fetched=_required(r["fetched"]),
+                    status=r["status"],
+                    text=r["text"],
+                    error=r["error"],
+                    attempts=int(r["attempts"]),
+                )
+        return out
+
+    def put_page(self, page: Page) -> None:
+        """Insert or replace the cached page for `page.url`."""
+        self.db.execute(
+            """INSERT INTO pages(url, fetched, status, text, error, attempts)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT(url) DO UPDATE SET fetched = excluded.fetched,
+                 status = excluded.status, text = excluded.text, error = excluded.error,
+                 attempts = excluded.attempts""",
+            [page.url, to_text(page.fetched), page.status, page.text, page.error, page.attempts],
+        )
 
     def _same_entry(self, feed_url: str, entry: Entry) -> str | None:
         row = self.db.execute("SELECT id FROM entries WHERE id = ?", [entry.id]).fetchone()
