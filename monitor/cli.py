@@ -28,13 +28,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor")
 
-# C0/C1 controls and ANSI escape sequences: feed text never reaches a terminal raw.
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# ANSI escape sequences, C0/C1 controls (but tab and newline) and the bidi overrides and
+# isolates that reorder what a terminal shows (Trojan Source): feed text never reaches a
+# terminal or a log raw.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def safe(text: object) -> str:
     """Feed text made harmless for a terminal or a log line: controls and escapes removed."""
     return _CONTROL.sub("", str(text)).replace("\n", " ")
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines carry server-supplied text (reason phrases, URLs): strip what a terminal or
+    the journal would interpret, keeping newlines for tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub("", super().format(record))
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -410,11 +423,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse arguments, load the config, run the command, map errors to codes."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(
         level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
+        handlers=[handler],
     )
+    # httpx logs every request at INFO; the pipeline's one line per feed says what matters.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         from monitor.config import load_config
 

@@ -151,6 +151,9 @@ class FeedServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default queue of 5 drops bursts of connections (retried a second later),
+    # which would make the client under test look slow.
+    request_queue_size = 256
     feed_server: FeedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
