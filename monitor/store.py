@@ -679,24 +679,7 @@ class Store:
         self._replace_claims(entry_id, analysis.claims, first_seen)
 
     def _write_claims(self, entry_id: str, claims: Sequence[Claim], first_seen: str | None) -> None:
-        self.db.conn.executemany(
-            """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence,
-                 reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                (
-                    entry_id,
-                    seq,
-                    c.actor,
-                    c.stance,
-                    c.issue,
-                    c.target,
-                    c.detail,
-                    c.evidence,
-                    json.dumps(list(c.reasons), ensure_ascii=False),
-                )
-                for seq, c in enumerate(claims)
-            ],
-        )
+        self._insert_claim_rows(entry_id, claims)
         # The ledger keeps the earliest sighting of each claim key.
         self.db.conn.executemany(
             """INSERT INTO ledger(actor, stance, issue, detail, first_reported, entry_id)
@@ -765,6 +748,9 @@ class Store:
             ],
         )
         self.db.execute("DELETE FROM claims WHERE entry_id = ?", [entry_id])
+        self._insert_claim_rows(entry_id, analysis.claims)
+
+    def _insert_claim_rows(self, entry_id: str, claims: Sequence[Claim]) -> None:
         self.db.conn.executemany(
             """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence,
                  reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -780,7 +766,7 @@ class Store:
                     c.evidence,
                     json.dumps(list(c.reasons), ensure_ascii=False),
                 )
-                for seq, c in enumerate(analysis.claims)
+                for seq, c in enumerate(claims)
             ],
         )
 

@@ -18,51 +18,10 @@ import feedparser
 import pytest
 
 from monitor.parse import canonical_url, html_to_text, parse_feed
-from tests.conftest import SHARED
+from tests.corpus import CORPUS, NOT_DATA, corpus_headers, data_files
 
-CORPUS = SHARED / "corpus"
-NOT_DATA = {"README.md", "INDEX.tsv", "MANIFEST.tsv"}
-REAL_FEED_TYPES = {
-    ".rss": "application/rss+xml",
-    ".xml": "application/rss+xml",
-    ".atom": "application/atom+xml",
-    ".json": "application/feed+json",
-    ".html": "text/html",
-}
-_WIDE_PREFIXES = (
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\x00\x00\x00\x3c", "utf-32-be"),
-    (b"\x3c\x00\x00\x00", "utf-32-le"),
-    (b"\x00\x3c\x00\x3f", "utf-16-be"),
-    (b"\x3c\x00\x3f\x00", "utf-16-le"),
-)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-FILES = (
-    sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in NOT_DATA)
-    if CORPUS.is_dir()
-    else []
-)
-
-
-def corpus_headers(path: Path, body: bytes) -> dict[str, str]:
-    """The response headers the corpus README prescribes for one file."""
-    rel = path.relative_to(CORPUS).as_posix()
-    if rel.startswith("real-feeds/"):
-        return {"content-type": REAL_FEED_TYPES[path.suffix]}
-    if "http" not in rel:
-        return {}
-    codec = next((c for prefix, c in _WIDE_PREFIXES if body.startswith(prefix)), "utf-8")
-    text = body[:4096].decode(codec, "ignore")
-    headers = {
-        m.group(1).strip().lower(): m.group(2)
-        for m in re.finditer(r"^Header:\s*([^:\n]+):\s*(.*?)\s*$", text, re.M)
-    }
-    headers.setdefault("content-type", "text/xml")
-    return headers
+FILES = data_files()
 
 
 def test_corpus_is_complete() -> None:
@@ -74,7 +33,7 @@ def test_corpus_is_complete() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(CORPUS).as_posix())
 def test_corpus_file(path: Path) -> None:
     body = path.read_bytes()
-    headers = corpus_headers(path, body)
+    headers = corpus_headers(path.relative_to(CORPUS).as_posix(), body)
     feed_url = "http://127.0.0.1:8097/" + path.relative_to(CORPUS).as_posix()
     parsed = parse_feed(body, headers, feed_url=feed_url)
 
@@ -168,7 +127,11 @@ def test_real_feed_figures() -> None:
     problems = 0
     for path in sorted(p for p in folder.iterdir() if p.name not in NOT_DATA):
         body = path.read_bytes()
-        parsed = parse_feed(body, corpus_headers(path, body), feed_url="https://x.example/")
+        parsed = parse_feed(
+            body,
+            corpus_headers(path.relative_to(CORPUS).as_posix(), body),
+            feed_url="https://x.example/",
+        )
         total += len(parsed.entries)
         problems += parsed.problem is not None
     # 1,137 XML entries (the MANIFEST baseline) + 91 JSON Feed items.

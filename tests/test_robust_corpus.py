@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import random
-import re
 import sqlite3
 import time
 from collections import Counter
@@ -35,29 +34,9 @@ from monitor.config import load_config
 from monitor.models import RunSummary
 from monitor.parse import parse_feed
 from monitor.pipeline import open_store, run_once
-from tests.conftest import SHARED
+from tests.corpus import CORPUS, NOT_DATA, corpus_headers
 from tests.feedserver import FeedServer
 
-CORPUS = SHARED / "corpus"
-NOT_DATA = {"README.md", "INDEX.tsv", "MANIFEST.tsv"}
-REAL_FEED_TYPES = {
-    ".rss": "application/rss+xml",
-    ".xml": "application/rss+xml",
-    ".atom": "application/atom+xml",
-    ".json": "application/feed+json",
-    ".html": "text/html",
-}
-# The corpus README: upstream picks the codec of the header comment from the first bytes.
-_WIDE_PREFIXES = (
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\x00\x00\x00\x3c", "utf-32-be"),
-    (b"\x3c\x00\x00\x00", "utf-32-le"),
-    (b"\x00\x3c\x00\x3f", "utf-16-be"),
-    (b"\x3c\x00\x3f\x00", "utf-16-le"),
-)
 GZIP_FILES = {
     "real-feeds/node-feedparser__nshipster-gzip-bytes.xml": 25,
     "real-feeds/node-feedparser__oren-ru-gzip-bytes.xml": 10,
@@ -89,22 +68,6 @@ FEEDS = (
     + [name + TEXT_PLAIN for name in REAL]
     + [name + NO_TYPE for name in REAL]
 )
-
-
-def corpus_headers(rel: str, body: bytes) -> dict[str, str]:
-    """The response headers the corpus README prescribes for the file at `rel`."""
-    if rel.startswith("real-feeds/"):
-        return {"Content-Type": REAL_FEED_TYPES[Path(rel).suffix]}
-    if "http" not in rel:
-        return {}
-    codec = next((c for prefix, c in _WIDE_PREFIXES if body.startswith(prefix)), "utf-8")
-    text = body[:4096].decode(codec, "ignore")
-    headers: dict[str, str] = {}
-    for m in re.finditer(r"^Header:\s*([^:\n]+):\s*(.*?)\s*$", text, re.M):
-        name = "Content-Type" if m.group(1).strip().lower() == "content-type" else m.group(1)
-        headers[name.strip()] = m.group(2)
-    headers.setdefault("Content-Type", "text/xml")
-    return headers
 
 
 @dataclass(frozen=True)
@@ -140,7 +103,7 @@ def _serve_all(server: FeedServer) -> dict[str, Served]:
         body = (CORPUS / rel).read_bytes()
         headers = corpus_headers(rel, body)
         if name.endswith(TEXT_PLAIN):
-            headers = {"Content-Type": "text/plain"}
+            headers = {"content-type": "text/plain"}
         elif name.endswith(NO_TYPE):
             headers = {}
         path = "/" + quote(name.replace("#", "/"))
