@@ -1,11 +1,23 @@
-"""Poll benchmark: `monitor poll` against the local feed farm, first poll then unchanged poll.
+"""Poll benchmark: the monitor and its peers against one local feed farm, first poll then unchanged.
 
-    .venv/bin/python bench/bench_poll.py [--feeds 300] [--entries 30] [--latency 0.1] [--hosts 50]
+    .venv/bin/python bench/bench_poll.py [--feeds 100 300 1000 2000] [--entries 30]
+        [--latency 0.1 | --latency-spread 0.05:0.8] [--hosts 50] [--concurrency N]
+        [--peers-at 300] [--peers loop reader reader16] [--out bench/results/poll.json]
 
-Runs the installed `monitor` command in a subprocess (as cron would) on a fresh database in a
-temp dir, against N feeds served by bench/feedfarm.py in its own process, and reports for each
-poll: wall time, CPU time and peak RSS of the monitor process, requests the farm answered, 304s,
-and bytes sent. Prints a table and writes bench/results/poll.json.
+For each N a farm (bench/feedfarm.py, its own process, N feeds spread over `--hosts` loopback
+addresses) serves every client in turn; each client starts from an empty state (its own temp
+database), polls once ("first": every feed new) and again ("unchanged": the farm has not
+changed, so conditional requests should all be answered 304). Clients:
+
+- `monitor`: the installed `monitor poll` in a subprocess, as cron runs it (start-up included);
+  `--concurrency` is written to feeds.yaml when given, else the monitor's default applies.
+- `loop`, `reader`, `reader16` (at the N of `--peers-at`): see bench/peers.py. `reader` is
+  skipped with a message when it is not installed.
+
+Per poll: wall and CPU time (the whole process tree), peak RSS of the largest process, peak PSS
+of the whole tree ("tree MB": with forked workers the honest total, see measure.py), feed
+requests the farm answered, 304s, bytes sent and max requests in flight.
+Prints a table and writes JSON (default bench/results/poll.json).
 """
 
 from __future__ import annotations
@@ -13,11 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +34,29 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.feedfarm import farm_reset, farm_stats, feed_url, start_farm_subprocess  # noqa: E402
+from bench.measure import run_measured  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
+PEERS = {
+    "loop": ["loop"],
+    "reader": ["reader", "--workers", "1"],
+    "reader16": ["reader", "--workers", "16"],
+}
 
 
-def write_config(directory: Path, urls: list[str], concurrency: int) -> Path:
-    lines = [
-        "settings:",
-        f"  concurrency: {concurrency}",
-        "  timezone: UTC",
-        "feeds:",
-    ]
+def reader_available() -> bool:
+    try:
+        import reader  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_config(directory: Path, urls: list[str], concurrency: int | None) -> Path:
+    lines = ["settings:", "  timezone: UTC"]
+    if concurrency:
+        lines.append(f"  concurrency: {concurrency}")
+    lines.append("feeds:")
     for i, url in enumerate(urls):
         lines += [f"  - url: {url}", f"    name: Farm feed {i}", "    lang: en"]
     path = directory / "feeds.yaml"
@@ -43,85 +64,126 @@ def write_config(directory: Path, urls: list[str], concurrency: int) -> Path:
     return path
 
 
-def timed_poll(config: Path) -> dict[str, float]:
-    """Run `monitor poll` once; wall, CPU and peak RSS of that child alone."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(
-        [str(MONITOR), "--config", str(config), "poll"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
+def _client_command(
+    client: str, workdir: Path, urls: list[str], concurrency: int | None
+) -> list[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    if client == "monitor":
+        config = write_config(workdir, urls, concurrency)
+        return [str(MONITOR), "--config", str(config), "poll"]
+    url_file = workdir / "urls.txt"
+    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    return [
+        sys.executable,
+        str(HERE / "peers.py"),
+        *PEERS[client],
+        "--urls",
+        str(url_file),
+        "--state",
+        str(workdir / "state"),
+    ]
+
+
+def poll_twice(base: str, command: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("first", "unchanged"):
+        farm_reset(base)
+        measured = run_measured(command)
+        stats = farm_stats(base)
+        requests = stats["feed_requests"]
+        out[name] = {
+            **{
+                k: measured[k]
+                for k in ("wall_s", "cpu_s", "peak_rss_mb", "peak_tree_mb", "peak_tree_rss_mb")
+            },
+            "summary": measured["stdout"].strip().splitlines()[0] if measured["stdout"] else "",
+            "requests": requests,
+            "not_modified": stats["not_modified"],
+            "pct_304": round(100 * stats["not_modified"] / requests, 1) if requests else 0.0,
+            "errors": requests - stats["ok"] - stats["not_modified"],
+            "bytes": stats["bytes_sent"],
+            "max_in_flight": stats["max_in_flight"],
+        }
+    return out
+
+
+def run(args: argparse.Namespace, feeds: int) -> dict[str, Any]:
+    spread = tuple(args.latency_spread) if args.latency_spread else None
+    proc, base = start_farm_subprocess(
+        feeds,
+        entries=args.entries,
+        latency=args.latency,
+        latency_spread=spread,  # type: ignore[arg-type]
+        hosts=args.hosts,
     )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"monitor poll failed: {done.stderr}")
-    return {
-        "wall_s": round(wall, 3),
-        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 3),
-        # ru_maxrss of RUSAGE_CHILDREN is the largest child so far (KiB on Linux).
-        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
-        "summary": done.stdout.strip().splitlines()[0],
-    }
-
-
-def run(feeds: int, entries: int, latency: float, hosts: int, concurrency: int) -> dict[str, Any]:
-    proc, base = start_farm_subprocess(feeds, entries=entries, latency=latency, hosts=hosts)
     try:
-        urls = [feed_url(base, i, hosts) for i in range(feeds)]
-        with tempfile.TemporaryDirectory() as tmp:
-            config = write_config(Path(tmp), urls, concurrency)
-            results: dict[str, Any] = {
-                "feeds": feeds,
-                "entries_per_feed": entries,
-                "latency_s": latency,
-                "hosts": hosts,
-                "concurrency": concurrency,
-                "latency_bound_s": round(feeds / concurrency * latency, 2),
-            }
-            for name in ("first", "unchanged"):
-                farm_reset(base)
-                measured = timed_poll(config)
-                stats = farm_stats(base)
-                measured.update(
-                    requests=stats["feed_requests"],
-                    not_modified=stats["not_modified"],
-                    bytes=stats["bytes_sent"],
-                    max_in_flight=stats["max_in_flight"],
-                )
-                results[name] = measured
-        return results
+        urls = [feed_url(base, i, args.hosts) for i in range(feeds)]
+        clients = ["monitor"]
+        if feeds in args.peers_at:
+            for peer in args.peers:
+                if peer.startswith("reader") and not reader_available():
+                    print(
+                        f"skipping peer {peer}: reader is not installed "
+                        "(.venv/bin/pip install reader)",
+                        file=sys.stderr,
+                    )
+                    continue
+                clients.append(peer)
+        result: dict[str, Any] = {
+            "feeds": feeds,
+            "entries_per_feed": args.entries,
+            "latency_s": args.latency if not spread else None,
+            "latency_spread_s": spread,
+            "hosts": args.hosts,
+            "concurrency": args.concurrency,
+            "clients": {},
+        }
+        with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+            for client in clients:
+                command = _client_command(client, Path(tmp) / client, urls, args.concurrency)
+                result["clients"][client] = poll_twice(base, command)
+                _print_rows(feeds, client, result["clients"][client])
+        return result
     finally:
         proc.terminate()
         proc.wait()
 
 
+HEADER = (
+    f"{'feeds':>6} {'client':>9} {'poll':>9} {'wall s':>7} {'cpu s':>6} {'rss MB':>7} "
+    f"{'tree MB':>7} {'reqs':>5} {'304 %':>6} {'err':>4} {'MB sent':>8} {'inflight':>8}"
+)
+
+
+def _print_rows(feeds: int, client: str, polls: dict[str, Any]) -> None:
+    for name in ("first", "unchanged"):
+        m = polls[name]
+        print(
+            f"{feeds:>6} {client:>9} {name:>9} {m['wall_s']:>7.2f} {m['cpu_s']:>6.2f} "
+            f"{m['peak_rss_mb']:>7.1f} {m['peak_tree_mb'] or 0:>7.1f} {m['requests']:>5} "
+            f"{m['pct_304']:>6.1f} {m['errors']:>4} {m['bytes'] / 1e6:>8.2f} "
+            f"{m['max_in_flight']:>8}",
+            flush=True,
+        )
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--feeds", type=int, nargs="+", default=[300])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--feeds", type=int, nargs="+", default=[100, 300, 1000, 2000])
     p.add_argument("--entries", type=int, default=30)
     p.add_argument("--latency", type=float, default=0.1)
+    p.add_argument("--latency-spread", type=float, nargs=2, metavar=("LOW", "HIGH"))
     p.add_argument("--hosts", type=int, default=50)
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=None, help="default: the monitor's")
+    p.add_argument("--peers-at", type=int, nargs="*", default=[300])
+    p.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
+    p.add_argument("--out", type=Path, default=HERE / "results" / "poll.json")
     args = p.parse_args()
-    rows = [run(n, args.entries, args.latency, args.hosts, args.concurrency) for n in args.feeds]
-    print(
-        f"{'feeds':>6} {'poll':>9} {'wall s':>7} {'cpu s':>6} {'rss MB':>7} {'requests':>8} "
-        f"{'304s':>6} {'MB sent':>8} {'bound s':>7}"
-    )
-    for r in rows:
-        for name in ("first", "unchanged"):
-            m = r[name]
-            print(
-                f"{r['feeds']:>6} {name:>9} {m['wall_s']:>7.2f} {m['cpu_s']:>6.2f} "
-                f"{m['peak_rss_mb']:>7.1f} {m['requests']:>8} {m['not_modified']:>6} "
-                f"{m['bytes'] / 1e6:>8.2f} {r['latency_bound_s']:>7.2f}"
-            )
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "poll.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    print(f"written {os.path.relpath(out / 'poll.json')}")
+    print(HEADER, flush=True)
+    rows = [run(args, n) for n in args.feeds]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    print(f"written {os.path.relpath(args.out)}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 import zlib
 from collections.abc import Callable
@@ -123,16 +124,13 @@ class Fetcher:
                 # Our semaphores keep requests within the pool size; waiting here is a bug.
                 pool=s.connect_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=s.concurrency, max_keepalive_connections=s.concurrency
-            ),
             # Only what _Decoder can inflate within the cap, whatever httpx extras are installed.
             headers={
                 "User-Agent": self.user_agent,
                 "Accept": ACCEPT,
                 "Accept-Encoding": ACCEPT_ENCODING,
             },
-            transport=self._transport,
+            transport=self._transport or _PerHostTransport(s.per_host_concurrency),
         )
         return self
 
@@ -307,6 +305,46 @@ class Fetcher:
             error=message,
             elapsed=state.elapsed(),
         )
+
+
+class _PerHostTransport(httpx.AsyncBaseTransport):
+    """One small connection pool per origin (scheme, host, port) instead of one big pool.
+
+    httpcore's pool scans every connection it holds (a poll() system call each, to see whether
+    it expired) on every request and every response it closes: with 100 connections to 50 hosts
+    that scan was a fifth of a 300-feed poll's time in this process. Per origin, a pool holds at
+    most `per_host_concurrency` connections, and the fetcher's per-host semaphore never asks for
+    more. The TLS context (loading the CA bundle takes tens of milliseconds) is made once, when
+    the first https origin appears, and shared.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        self._tls: ssl.SSLContext | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = httpx.AsyncHTTPTransport(
+                verify=self._context(url.scheme), limits=self._limits
+            )
+        return await pool.handle_async_request(request)
+
+    def _context(self, scheme: str) -> ssl.SSLContext:
+        if scheme != "https":
+            # Never used by a plain-http pool; verifying and empty, so it would fail closed.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
 
 
 @dataclass

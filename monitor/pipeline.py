@@ -8,17 +8,24 @@ failure is recorded on that feed and never stops the run. Time comes from `clock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import multiprocessing
+import os
 import random
+import signal
+import sys
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 from zoneinfo import ZoneInfo
 
-from monitor.analyze import Analyzer, known_positions, rules_version
-from monitor.digest import DigestDay, Position
-from monitor.digest_files import write_digest
 from monitor.fetch import Fetcher, next_attempt
 from monitor.models import (
     Analysis,
@@ -28,18 +35,27 @@ from monitor.models import (
     FeedState,
     FetchResult,
     FetchStatus,
-    ParsedFeed,
     RunSummary,
 )
 from monitor.parse import parse_feed
 from monitor.store import Store, from_text
-from monitor.stories import StoryItem, assign_stories
+
+# Story grouping (datasketch pulls in scipy), the rules and the digest are imported where they
+# are used: a poll that finds nothing due, or only 304s, never needs them (start-up was 1 s).
+if TYPE_CHECKING:
+    from monitor.analyze import Analyzer
+    from monitor.digest import DigestDay
+    from monitor.stories import StoryItem
 
 log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(hours=72)
 
 Clock = Callable[[], datetime]
+
+# An analyzer, or how to load one (`lambda: Analyzer.load(extra)`): a run then loads the rules
+# (about 1 s) only when some feed has a new document, never for a run of 304s.
+AnalyzerSource = Union["Analyzer", Callable[[], "Analyzer"]]
 
 
 def utc_now() -> datetime:
@@ -48,6 +64,8 @@ def utc_now() -> datetime:
 
 def open_store(config: Config) -> Store:
     """Open the configured database, follow `feeds.yaml`, and seed the novelty ledger."""
+    from monitor.analyze import known_positions, rules_version
+
     store = Store(config.settings.database, timezone=config.settings.timezone)
     try:
         store.sync_feeds(config.feeds)
@@ -64,7 +82,7 @@ def open_store(config: Config) -> Store:
 def run_once(
     config: Config,
     store: Store,
-    analyzer: Analyzer,
+    analyzer: AnalyzerSource,
     *,
     clock: Clock = utc_now,
     force: bool = False,
@@ -77,9 +95,11 @@ def run_once(
 
     Returns the run's summary. Feeds in backoff are reported as `skipped` unless `force`.
     When `stop` is set, feeds not yet started are skipped; feeds in flight finish and are stored.
+    `analyzer` may be a loader, called (in each parse worker) only when a document must be
+    analysed.
     """
     started = clock()
-    _note_rules(store, analyzer)
+    _note_rules(store, _version_of(analyzer, config))
     states = store.feed_states(enabled_only=True)
     due = {f.url for f in store.feeds_due(started)} if not force else {f.url for f in states}
     outcomes: list[FeedOutcome] = []
@@ -96,20 +116,32 @@ def run_once(
             outcomes.append(FeedOutcome(feed.url, feed.name, "skipped", error=why))
     if on_start:
         on_start(len(todo))
-    poller = _Poller(config, store, analyzer, clock, rng or random.Random(), on_outcome, stop)
-    outcomes.extend(asyncio.run(poller.poll(todo)))
+    poller = _Poller(config, store, clock, rng or random.Random(), on_outcome, stop)
+    # The workers are forked here, before the event loop and its threads exist.
+    with _parse_workers(analyzer, len(todo)) as workers:
+        poller.workers = workers
+        outcomes.extend(asyncio.run(poller.poll(todo)))
     poller.group_stories()
     finished = clock()
     outcomes.sort(key=lambda o: (o.name, o.url))
     return RunSummary(tuple(outcomes), started, finished)
 
 
-def _note_rules(store: Store, analyzer: Analyzer) -> None:
+def _version_of(analyzer: AnalyzerSource, config: Config) -> str:
+    """The rules version without loading the rules (it hashes the rule files)."""
+    from monitor.analyze import Analyzer, rules_version
+
+    if isinstance(analyzer, Analyzer):
+        return analyzer.version
+    return rules_version(config.analysis)
+
+
+def _note_rules(store: Store, version: str) -> None:
     """Remember which rules analysed the stored entries; say so when the rules have changed."""
     analysed_with = store.get_meta("analysed_with")
     if analysed_with is None:
-        store.set_meta("analysed_with", analyzer.version)
-    elif analysed_with != analyzer.version:
+        store.set_meta("analysed_with", version)
+    elif analysed_with != version:
         log.warning(
             "the analysis rules changed since the stored entries were analysed; "
             "run `monitor reclassify` to re-analyse them"
@@ -123,7 +155,6 @@ class _Poller:
         self,
         config: Config,
         store: Store,
-        analyzer: Analyzer,
         clock: Clock,
         rng: random.Random,
         on_outcome: Callable[[FeedOutcome], None] | None,
@@ -132,12 +163,12 @@ class _Poller:
         self.config = config
         self.settings = config.settings
         self.store = store
-        self.analyzer = analyzer
         self.clock = clock
         self.rng = rng
         self.on_outcome = on_outcome
         self.stop = stop
         self.new_relevant: list[str] = []
+        self.workers: Executor | None = None
 
     async def poll(self, feeds: Sequence[FeedState]) -> list[FeedOutcome]:
         async with Fetcher(self.settings) as fetcher:
@@ -149,13 +180,20 @@ class _Poller:
             outcome = FeedOutcome(feed.url, feed.name, "skipped", error="stopping")
         else:
             result = await fetcher.fetch(feed.url, feed.validators)
-            parsed: ParsedFeed | None = None
+            parsed: _Parsed | None = None
             items: list[tuple[Entry, Analysis]] = []
             if result.status is FetchStatus.OK:
                 known = self.store.known_fingerprints(feed.url)
-                # Parsing and analysis are CPU work: keep the event loop free for the fetches.
-                parsed, items = await asyncio.to_thread(
-                    self._parse_and_analyze, feed, result, known
+                # Parsing and analysis are CPU work: keep the event loop free for the fetches,
+                # and (in worker processes) off this process's GIL.
+                parsed, items = await asyncio.get_running_loop().run_in_executor(
+                    self.workers,
+                    _parse_and_analyze_in_worker,
+                    result.body,
+                    result.headers,
+                    result.final_url,
+                    feed.lang,
+                    known,
                 )
             outcome = self._store(feed, result, parsed, items)
         log.info(
@@ -172,18 +210,11 @@ class _Poller:
             self.on_outcome(outcome)
         return outcome
 
-    def _parse_and_analyze(
-        self, feed: FeedState, result: FetchResult, known: dict[str, str]
-    ) -> tuple[ParsedFeed, list[tuple[Entry, Analysis]]]:
-        """Parse the document and analyze the entries that are new or changed (pure work)."""
-        parsed = parse_feed(result.body, result.headers, feed_url=result.final_url, lang=feed.lang)
-        return parsed, [(e, self.analyzer.analyze(e)) for e in _changed(parsed.entries, known)]
-
     def _store(
         self,
         feed: FeedState,
         result: FetchResult,
-        parsed: ParsedFeed | None,
+        parsed: _Parsed | None,
         items: list[tuple[Entry, Analysis]],
     ) -> FeedOutcome:
         now = self.clock()
@@ -199,7 +230,7 @@ class _Poller:
             return base
         if result.status is not FetchStatus.OK or parsed is None:
             return self._failure(feed, result, now, result.error or result.status.value, base)
-        if not parsed.entries and parsed.problem:
+        if parsed.empty and parsed.problem:
             # Not a feed at all (an HTML page, garbage): a failure, and nothing stored is touched.
             return self._failure(feed, result, now, parsed.problem, base, keep_validators=False)
         with self.store.transaction():
@@ -272,6 +303,8 @@ class _Poller:
         """Give the run's new relevant entries a story: join a recent one or start their own."""
         if not self.new_relevant:
             return
+        from monitor.stories import StoryItem, assign_stories
+
         now = self.clock()
         new_ids = set(self.new_relevant)
         recent = self.store.relevant_since(now - STORY_WINDOW)
@@ -292,6 +325,116 @@ class _Poller:
         assigned = assign_stories(fresh, known)
         with self.store.transaction():
             self.store.set_stories(assigned)
+
+
+# --- parsing and analysis off the event loop ------------------------------------------------
+
+# Below this many feeds in a run, parsing stays in a thread of this process: forking workers
+# costs more than it saves.
+POOL_MIN_FEEDS = 16
+
+# Per worker process (or, without a pool, per run in this process): where the analyzer comes
+# from, and the analyzer once loaded.
+_analyzer_source: AnalyzerSource | None = None
+_analyzer: Analyzer | None = None
+_analyzer_lock = threading.Lock()
+
+
+def _set_analyzer_source(source: AnalyzerSource) -> None:
+    global _analyzer_source, _analyzer
+    _analyzer_source, _analyzer = source, None
+
+
+def _worker_analyzer() -> Analyzer:
+    """The analyzer of this worker, loaded on first use."""
+    global _analyzer
+    with _analyzer_lock:
+        if _analyzer is None:
+            from monitor.analyze import Analyzer
+
+            source = _analyzer_source
+            assert source is not None
+            _analyzer = source if isinstance(source, Analyzer) else source()
+        return _analyzer
+
+
+@contextmanager
+def _parse_workers(analyzer: AnalyzerSource, feeds: int) -> Iterator[Executor | None]:
+    """Where parse + analyze run: a pool of forked worker processes, one per CPU, when the run is
+    big enough, there are several CPUs and `fork` exists; else None (a thread of this process).
+
+    Parsing (feedparser) and the rules are pure Python: in threads they share one GIL with the
+    event loop and the store, in processes they use every core. Forked workers start at once and
+    share the loaded modules (and the analyzer, when it is already loaded) copy-on-write. They
+    are forked before the event loop starts, and only ever run `_parse_and_analyze_in_worker`:
+    they never touch the inherited database connection.
+    """
+    _set_analyzer_source(analyzer)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (
+        feeds < POOL_MIN_FEEDS
+        or (cpus or 1) < 2
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        yield None
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=cpus,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        pool.submit(int).result()  # fork every worker now, while this process has one thread
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: never outlive the poll. A worker holds a copy of every descriptor of the
+    poll, the poll lock's among them; an orphan (the poll killed by cron, systemd or the OOM
+    killer) would keep the lock, and every later poll would find "another poll is running"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the poll's to handle
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the poll died before the line above
+        os._exit(1)
+    if sys.platform != "linux":  # no PR_SET_PDEATHSIG: watch the parent
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.1)
+    os._exit(1)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What storing needs of a parsed document besides its new or changed entries (which travel
+    as `items`): sending every entry back from a worker would double what is pickled."""
+
+    title: str
+    problem: str | None
+    empty: bool
+
+
+def _parse_and_analyze_in_worker(
+    body: bytes, headers: dict[str, str], url: str, lang: str | None, known: dict[str, str]
+) -> tuple[_Parsed, list[tuple[Entry, Analysis]]]:
+    """Parse the document and analyze the entries that are new or changed (pure work, in a
+    worker process or a thread; the analyzer is loaded on first use)."""
+    parsed = parse_feed(body, headers, feed_url=url, lang=lang)
+    head = _Parsed(title=parsed.title, problem=parsed.problem, empty=not parsed.entries)
+    changed = _changed(parsed.entries, known)
+    if not changed:
+        return head, []
+    analyzer = _worker_analyzer()
+    return head, [(e, analyzer.analyze(e)) for e in changed]
 
 
 def _changed(entries: Sequence[Entry], known: dict[str, str]) -> list[Entry]:
@@ -319,6 +462,8 @@ def day_window(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 def digest_day(config: Config, store: Store, day: date) -> DigestDay:
     """Gather from the store everything the digest of `day` shows."""
+    from monitor.digest import DigestDay, Position
+
     start, end = day_window(day, config.settings.timezone)
     entries = tuple(store.entries_first_seen_between(start, end, relevant_only=True))
     sources = store.sources_of([s.entry.id for s in entries])
@@ -347,6 +492,8 @@ def digest_day(config: Config, store: Store, day: date) -> DigestDay:
 
 def write_digest_for(config: Config, store: Store, day: date, *, html: bool = False) -> Path:
     """Rebuild the digest of `day` from the database and write it atomically."""
+    from monitor.digest_files import write_digest
+
     return write_digest(digest_day(config, store, day), config.settings.digests_dir, html=html)
 
 
@@ -372,6 +519,8 @@ def reclassify(store: Store, analyzer: Analyzer) -> tuple[int, int]:
         if len(batch) >= 500:
             flush()
     flush()
+    from monitor.analyze import known_positions, rules_version
+
     store.rebuild_ledger(known_positions())
     store.set_meta("seeded_rules", rules_version())
     store.set_meta("analysed_with", analyzer.version)
