@@ -59,7 +59,10 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     from monitor.pipeline import open_store, run_once
     from monitor.store import poll_lock
 
-    analyzer = Analyzer.load(config.analysis)
+    def analyzer() -> Analyzer:
+        # Loaded (about half a second) only when some feed has a new document.
+        return Analyzer.load(config.analysis)
+
     with poll_lock(config.settings.database, wait=args.wait), open_store(config) as store:
         summary = _with_progress(
             lambda on_start, on_outcome: run_once(

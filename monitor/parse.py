@@ -575,7 +575,11 @@ def _is_json_feed(body: bytes, headers: Mapping[str, str]) -> bool:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES:
         return start != b"<"
-    return start == b"{" and _JSON_FEED_VERSION.encode() in body
+    # json_encode (PHP) writes "https:\/\/jsonfeed.org\/version\/1.1" by default.
+    return start == b"{" and (
+        _JSON_FEED_VERSION.encode() in body
+        or _JSON_FEED_VERSION.replace("/", "\\/").encode() in body
+    )
 
 
 def _parse_json_feed(body: bytes, *, feed_url: str, base: str, lang: str | None) -> ParsedFeed:
