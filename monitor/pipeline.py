@@ -38,7 +38,7 @@ from monitor.models import (
     RunSummary,
 )
 from monitor.parse import parse_feed
-from monitor.store import Store, from_text
+from monitor.store import EntryRef, Store, from_text
 
 # Story grouping (datasketch pulls in scipy), the rules and the digest are imported where they
 # are used: a poll that finds nothing due, or only 304s, never needs them (start-up was 1 s).
@@ -303,25 +303,26 @@ class _Poller:
         """Give the run's new relevant entries a story: join a recent one or start their own."""
         if not self.new_relevant:
             return
-        from monitor.stories import StoryItem, assign_stories
+        from monitor.stories import StoryItem, assign_stories, story_keys
 
         now = self.clock()
         new_ids = set(self.new_relevant)
         recent = self.store.relevant_since(now - STORY_WINDOW)
 
-        def item(
-            ref_id: str, title: str, summary: str, lang: str | None, when: datetime
-        ) -> StoryItem:
-            return StoryItem(id=ref_id, text=f"{title}\n{summary}", lang=lang, when=when)
+        def item(ref: EntryRef) -> StoryItem:
+            # The analysis as stored: its claims and matched terms line reports up across
+            # languages.
+            analysis = Analysis(True, 1.0, ref.evidence, ref.claims)
+            return StoryItem(
+                id=ref.id,
+                text=f"{ref.title}\n{ref.summary}",
+                lang=ref.lang,
+                when=ref.first_seen,
+                keys=story_keys(analysis),
+            )
 
-        fresh = [
-            item(r.id, r.title, r.summary, r.lang, r.first_seen) for r in recent if r.id in new_ids
-        ]
-        known = [
-            (item(r.id, r.title, r.summary, r.lang, r.first_seen), r.story)
-            for r in recent
-            if r.id not in new_ids and r.story
-        ]
+        fresh = [item(r) for r in recent if r.id in new_ids]
+        known = [(item(r), r.story) for r in recent if r.id not in new_ids and r.story]
         assigned = assign_stories(fresh, known)
         with self.store.transaction():
             self.store.set_stories(assigned)

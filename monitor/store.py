@@ -253,6 +253,8 @@ class EntryRef:
     lang: str | None
     first_seen: datetime
     story: str | None
+    evidence: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()
 
 
 class Store:
@@ -776,12 +778,23 @@ class Store:
         )
 
     def relevant_since(self, since: datetime) -> list[EntryRef]:
-        """Relevant entries first seen at or after `since`, oldest first (story grouping)."""
+        """Relevant entries first seen at or after `since`, oldest first, with their evidence
+        and claims (story grouping)."""
         rows = self._rows(
-            """SELECT id, title, summary, lang, first_seen, story FROM entries
+            """SELECT id, title, summary, lang, first_seen, story, evidence FROM entries
                WHERE relevant = 1 AND first_seen >= ? ORDER BY first_seen, id""",
             [to_text(since)],
         )
+        claims: dict[str, list[Claim]] = {}
+        for r in self._rows(
+            """SELECT c.entry_id, c.actor, c.stance, c.issue, c.target, c.detail, c.evidence
+               FROM claims c JOIN entries e ON e.id = c.entry_id
+               WHERE e.relevant = 1 AND e.first_seen >= ? ORDER BY c.entry_id, c.seq""",
+            [to_text(since)],
+        ):
+            claims.setdefault(r["entry_id"], []).append(
+                Claim(r["actor"], r["stance"], r["issue"], r["target"], r["detail"], r["evidence"])
+            )
         return [
             EntryRef(
                 id=r["id"],
@@ -790,6 +803,8 @@ class Store:
                 lang=r["lang"],
                 first_seen=_required(r["first_seen"]),
                 story=r["story"],
+                evidence=tuple(json.loads(r["evidence"])),
+                claims=tuple(claims.get(r["id"], ())),
             )
             for r in rows
         ]

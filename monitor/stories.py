@@ -45,6 +45,7 @@ SPECIFIC = 0.75  # a shared anchor this heavy (after rarity) is specific to one 
 MIN_SPECIFIC = 2  # specific anchors two reports must share to be one story on facts
 LINKAGE = 2  # a new member must be similar to at least 1/LINKAGE of a story's members
 MAX_POSTINGS = 200  # candidates taken per anchor, newest first: bounds the work per item
+MAX_CANDIDATES = 300  # candidates compared per new item, newest first
 RARE_POOL = 200  # an anchor held by this share of the pool counts fully: see _rarity
 _NUM_PERM = 64
 _STEM = 5
@@ -308,7 +309,8 @@ def assign_stories(
             # The latest holders of an anchor are the ones inside the window.
             candidates.update(by_anchor.get(anchor, ())[-MAX_POSTINGS:])
         scores: dict[str, list[float]] = {}
-        for idx in sorted(candidates):
+        # The newest candidates (pool order is time order) bound the work per item.
+        for idx in sorted(candidates)[-MAX_CANDIDATES:]:
             other, other_feats, story = pool[idx]
             apart = abs(other.when - item.when)
             if apart <= window:
