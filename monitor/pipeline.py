@@ -168,6 +168,7 @@ class _Poller:
         self.on_outcome = on_outcome
         self.stop = stop
         self.new_relevant: list[str] = []
+        self.full_text_feeds = {f.url for f in config.feeds if f.full_text}
         self.workers: Executor | None = None
 
     async def poll(self, feeds: Sequence[FeedState]) -> list[FeedOutcome]:
@@ -195,6 +196,8 @@ class _Poller:
                     feed.lang,
                     known,
                 )
+            if items and feed.url in self.full_text_feeds:
+                items = await self._with_full_text(fetcher, items)
             outcome = self._store(feed, result, parsed, items)
         log.info(
             "feed=%r status=%s new=%d updated=%d elapsed=%.2fs%s%s",
@@ -209,6 +212,25 @@ class _Poller:
         if self.on_outcome:
             self.on_outcome(outcome)
         return outcome
+
+    async def _with_full_text(
+        self, fetcher: Fetcher, items: list[tuple[Entry, Analysis]]
+    ) -> list[tuple[Entry, Analysis]]:
+        """For a `full_text: true` feed: fetch the article pages of teaser entries (politely,
+        cached) and analyze the full text. The entry is stored as the feed gave it, so its
+        fingerprint keeps following the feed."""
+        from monitor.fulltext import fetch_full_texts, with_full_text
+
+        texts = await fetch_full_texts(
+            [e for e, _ in items], self.settings, self.store, now=self.clock(), fetcher=fetcher
+        )
+        if not texts:
+            return items
+        analyzer = await asyncio.to_thread(_worker_analyzer)
+        return [
+            (e, analyzer.analyze(with_full_text(e, texts[e.id])) if e.id in texts else a)
+            for e, a in items
+        ]
 
     def _store(
         self,
@@ -501,8 +523,11 @@ def write_digest_for(config: Config, store: Store, day: date, *, html: bool = Fa
 def reclassify(store: Store, analyzer: Analyzer) -> tuple[int, int]:
     """Re-run the analysis over every stored entry, then rebuild the novelty ledger so that
     `first_reported` and `new` stay consistent. Returns (entries changed, entries seen)."""
+    from monitor.fulltext import cached_full_texts, with_full_text
+
     changed = total = 0
     batch: list[tuple[str, Analysis]] = []
+    full_text = store.has_pages()
 
     def flush() -> None:
         with store.transaction():
@@ -512,7 +537,11 @@ def reclassify(store: Store, analyzer: Analyzer) -> tuple[int, int]:
 
     for stored in store.export_entries():
         total += 1
-        analysis = analyzer.analyze(stored.entry)
+        entry = stored.entry
+        if full_text:
+            # What the poll analysed: the cached article text, never fetched again here.
+            entry = with_full_text(entry, cached_full_texts([entry], store).get(entry.id, ""))
+        analysis = analyzer.analyze(entry)
         before = (stored.relevant, round(stored.score, 6), tuple(c.claim for c in stored.claims))
         if before != (analysis.relevant, round(analysis.score, 6), analysis.claims):
             batch.append((stored.entry.id, analysis))

@@ -590,6 +590,10 @@ class Store:
                 )
         return out
 
+    def has_pages(self) -> bool:
+        """Whether any article page is cached (some feed has `full_text: true`)."""
+        return self.db.execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+
     def put_page(self, page: Page) -> None:
         """Insert or replace the cached page for `page.url`."""
         self.db.execute(

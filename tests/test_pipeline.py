@@ -212,3 +212,40 @@ def test_relevant_entries_get_a_story(
         stories = {s.entry.title: s.story for s in store.export_entries()}
     assert stories[TALKS[0][0]] and stories[TALKS[1][0]]
     assert stories[TALKS[2][0]] is None
+
+
+def test_full_text_feeds_are_analysed_on_the_article(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    pytest.importorskip("trafilatura")
+    article = (
+        "<html><body><nav>Home | World</nav><article><h1>Talks in Istanbul</h1>"
+        + "".join(
+            f"<p>Paragraph {i}: the Kremlin said Russia demands that Ukraine withdraw its "
+            "forces from the Donetsk region as a condition for a ceasefire, as delegations "
+            "led by Medinsky and Umerov met for peace talks in Istanbul.</p>"
+            for i in range(5)
+        )
+        + "</article></body></html>"
+    ).encode()
+    page = server.add("/article", body=article, headers={"Content-Type": "text/html"})
+    teaser = rss([("Morning briefing", "Read the full story on our site.")], base=page[:-8])
+    body = teaser.replace(b"/story/0", b"/article")
+    url = server.add("/a.xml", body=body, etag='"1"')
+    config = make_config(tmp_path, [url])
+    config.path.write_text(
+        config.path.read_text(encoding="utf-8") + "    full_text: true\n", encoding="utf-8"
+    )
+    config = load_config(config.path)
+    poll(config, analyzer, Clock(T0))
+    with open_store(config) as store:
+        (stored,) = store.export_entries()
+    assert stored.relevant and stored.claims  # judged on the article, not the teaser
+    assert stored.entry.content == ""  # stored as the feed gave it
+    assert len(server.requests_for("/article")) == 1
+    # Reclassify reads the cached page: no second fetch, same judgement.
+    from monitor.pipeline import reclassify
+
+    with open_store(config) as store:
+        assert reclassify(store, analyzer) == (0, 1)
+    assert len(server.requests_for("/article")) == 1
