@@ -27,6 +27,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'reader>=3.26' 'sgmllib3k>=1.0'
 	$(BIN)/python bench/run_all.py
 
 # Re-pin every dependency (runtime and development) after changing pyproject.toml.

@@ -37,7 +37,7 @@ class Settings:
     timezone: str = "Europe/Kyiv"
     poll_interval: timedelta = timedelta(minutes=30)
     digest_time: time = time(7, 0)
-    concurrency: int = 16
+    concurrency: int = 64
     per_host_concurrency: int = 2
     connect_timeout: float = 10.0
     read_timeout: float = 20.0

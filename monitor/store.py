@@ -188,10 +188,17 @@ def _m3_pages(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_relevant_index(db: sqlite_utils.Database) -> None:
+    # The digest's queries (a day's relevant entries, the latest positions) read by relevance
+    # and time.
+    db.execute("CREATE INDEX entries_relevant_first_seen ON entries(relevant, first_seen, id)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m1_initial,
     _m2_tombstones,
     _m3_pages,
+    _m4_relevant_index,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
