@@ -15,8 +15,8 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def rss(outlet: str, items: list[dict[str, object]]) -> bytes:
     """One RSS 2.0 document carrying the items of one outlet."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        f"<rss version=\"2.0\"><channel><title>{escape(outlet)}</title>",
+        f'<rss version="2.0"><channel><title>{escape(outlet)}</title>',
     ]
     for item in items:
         pub = ""
