@@ -36,6 +36,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.feedfarm import _GENERAL_WORDS as FARM_GENERAL_WORDS  # noqa: E402
+from bench.feedfarm import _WORDS as FARM_TALKS_WORDS  # noqa: E402
 from bench.measure import run_measured  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
@@ -43,49 +45,8 @@ DAY = date(2025, 6, 2)
 FEEDS = 200
 HISTORY_DAYS = 100
 
-_WORDS = [
-    "talks",
-    "ceasefire",
-    "negotiators",
-    "Istanbul",
-    "delegation",
-    "prisoner",
-    "exchange",
-    "memorandum",
-    "security",
-    "guarantees",
-    "territory",
-    "Donbas",
-    "Zaporizhzhia",
-    "nuclear",
-    "plant",
-    "sanctions",
-    "relief",
-    "frozen",
-    "assets",
-    "market",
-    "shares",
-    "rose",
-    "central",
-    "bank",
-    "rates",
-    "inflation",
-    "football",
-    "league",
-    "storm",
-    "rain",
-    "flooding",
-    "parliament",
-    "budget",
-    "schools",
-    "hospitals",
-    "minister",
-    "festival",
-    "company",
-    "profit",
-    "factory",
-    "jobs",
-]
+# The farm's vocabulary: talks words and general news words.
+_WORDS = [*FARM_TALKS_WORDS, *FARM_GENERAL_WORDS]
 ACTORS = ("russia", "ukraine", "us", "eu", "turkey")
 STANCES = ("demand", "concession", "rejection")
 ISSUES = ("territory", "nato", "neutrality", "ceasefire", "prisoners", "sanctions", "children")
