@@ -151,11 +151,12 @@ def build_database(path: Path, total: int, day_entries: int, relevant: float) ->
                             rng.choice(ACTORS),
                             rng.choice(DETAILS),
                             r[3][:200],
+                            r[7],
                         )
                     )
         conn.executemany(
-            """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO claims(entry_id, seq, actor, stance, issue, target, detail, evidence,
+                 first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             claims,
         )
         batch.clear()

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 from zoneinfo import ZoneInfo
 
-from monitor.fetch import Fetcher, next_attempt
 from monitor.models import (
     Analysis,
     Config,
@@ -37,14 +36,15 @@ from monitor.models import (
     FetchStatus,
     RunSummary,
 )
-from monitor.parse import parse_feed
 from monitor.store import EntryRef, Store, from_text
 
-# Story grouping (datasketch pulls in scipy), the rules and the digest are imported where they
-# are used: a poll that finds nothing due, or only 304s, never needs them (start-up was 1 s).
+# Story grouping, the rules and the digest are imported where they are used: a poll that finds
+# nothing due, or only 304s, never needs them (start-up was 1 s); fetching and parsing (httpx,
+# feedparser) likewise, so that `monitor digest` does not load them.
 if TYPE_CHECKING:
     from monitor.analyze import Analyzer
     from monitor.digest import DigestDay
+    from monitor.fetch import Fetcher
     from monitor.stories import StoryItem
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,8 @@ def run_once(
     if on_start:
         on_start(len(todo))
     poller = _Poller(config, store, clock, rng or random.Random(), on_outcome, stop)
+    import monitor.parse  # noqa: F401  (before the fork, so that the workers share it)
+
     # The workers are forked here, before the event loop and its threads exist.
     with _parse_workers(analyzer, len(todo)) as workers:
         poller.workers = workers
@@ -172,6 +174,8 @@ class _Poller:
         self.workers: Executor | None = None
 
     async def poll(self, feeds: Sequence[FeedState]) -> list[FeedOutcome]:
+        from monitor.fetch import Fetcher
+
         async with Fetcher(self.settings) as fetcher:
             tasks = [asyncio.create_task(self._one(fetcher, feed)) for feed in feeds]
             return list(await asyncio.gather(*tasks))
@@ -300,6 +304,8 @@ class _Poller:
         *,
         keep_validators: bool = True,
     ) -> FeedOutcome:
+        from monitor.fetch import next_attempt
+
         gone = result.status is FetchStatus.GONE
         failures = self.store.feed_failures(feed.url) + 1
         retry = next_attempt(
@@ -451,6 +457,8 @@ def _parse_and_analyze_in_worker(
 ) -> tuple[_Parsed, list[tuple[Entry, Analysis]]]:
     """Parse the document and analyze the entries that are new or changed (pure work, in a
     worker process or a thread; the analyzer is loaded on first use)."""
+    from monitor.parse import parse_feed
+
     parsed = parse_feed(body, headers, feed_url=url, lang=lang)
     head = _Parsed(title=parsed.title, problem=parsed.problem, empty=not parsed.entries)
     changed = _changed(parsed.entries, known)
