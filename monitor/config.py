@@ -14,13 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.models import Config, FeedConfig, Settings
+from monitor.yamlread import Map, Seq, YamlError
+from monitor.yamlread import load as load_yaml
 
 USER_AGENT = f"talks-monitor/{__version__} (+https://github.com/talks-monitor/talks-monitor)"
 
@@ -144,21 +142,15 @@ class _Problems:
         self.lines.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
-def _line_of(node: CommentedMap | CommentedSeq, key: object) -> int:
+def _line_of(node: Map | Seq, key: Any) -> int:
     """1-based line of a key in a mapping (or an item in a sequence); 0 when unknown."""
-    try:
-        if isinstance(node, CommentedMap):
-            return int(node.lc.key(key)[0]) + 1
-        return int(node.lc.item(key)[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return 0
+    if isinstance(node, Map):
+        return node.key_lines.get(key, 0)
+    return node.lines[key] if isinstance(key, int) and 0 <= key < len(node.lines) else 0
 
 
-def _value_line(node: CommentedMap, key: object) -> int:
-    try:
-        return int(node.lc.value(key)[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return _line_of(node, key)
+def _value_line(node: Map, key: Any) -> int:
+    return node.value_lines.get(key) or _line_of(node, key)
 
 
 def load_config(path: Path) -> Config:
@@ -170,18 +162,15 @@ def load_config(path: Path) -> Config:
         raise ConfigError([f"{path}: file not found (create it, or pass --config PATH)"]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: cannot read: {e}"]) from e
-    yaml = YAML(typ="rt")
     try:
-        doc = yaml.load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 0
-        raise ConfigError([f"{path}:{line}: YAML syntax error: {e.problem or e}"]) from e
-    except YAMLError as e:  # duplicate keys and the like
-        raise ConfigError([f"{path}: YAML error: {str(e).splitlines()[0]}"]) from e
+        doc = load_yaml(text)
+    except YamlError as e:
+        where = f"{path}:{e.line}" if e.line else str(path)
+        raise ConfigError([f"{where}: YAML syntax error: {e}"]) from e
     if doc is None:
-        doc = CommentedMap()
-    if not isinstance(doc, CommentedMap):
+        doc = Map()
+        doc.key_lines, doc.value_lines = {}, {}
+    if not isinstance(doc, Map):
         raise ConfigError([f"{path}:1: expected a mapping with 'settings' and 'feeds'"])
 
     for key in doc:
@@ -209,7 +198,7 @@ def load_config(path: Path) -> Config:
 
 
 def _plain(value: object) -> Any:
-    """ruamel's commented containers → plain dicts and lists."""
+    """The reader's line-aware containers → plain dicts and lists."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -217,13 +206,13 @@ def _plain(value: object) -> Any:
     return value
 
 
-def _check_settings(raw: object, doc: CommentedMap, problems: _Problems) -> Settings:
+def _check_settings(raw: object, doc: Map, problems: _Problems) -> Settings:
     base = problems.path.parent
     values: dict[str, Any] = {}
-    if raw is not None and not isinstance(raw, CommentedMap):
+    if raw is not None and not isinstance(raw, Map):
         problems.add(_line_of(doc, "settings"), "settings", "expected a mapping")
         raw = None
-    if isinstance(raw, CommentedMap):
+    if isinstance(raw, Map):
         for key, value in raw.items():
             if key not in SETTINGS:
                 problems.add(
@@ -243,11 +232,11 @@ def _check_settings(raw: object, doc: CommentedMap, problems: _Problems) -> Sett
     return Settings(database=database, digests_dir=digests_dir, **values)
 
 
-def _check_feeds(raw: object, doc: CommentedMap, problems: _Problems) -> list[FeedConfig]:
+def _check_feeds(raw: object, doc: Map, problems: _Problems) -> list[FeedConfig]:
     if raw is None:
         problems.add(_line_of(doc, "feeds") if "feeds" in doc else 0, "feeds", "no feeds listed")
         return []
-    if not isinstance(raw, CommentedSeq):
+    if not isinstance(raw, Seq):
         problems.add(_line_of(doc, "feeds"), "feeds", "expected a list of feeds")
         return []
     feeds: list[FeedConfig] = []
@@ -255,7 +244,7 @@ def _check_feeds(raw: object, doc: CommentedMap, problems: _Problems) -> list[Fe
     for i, item in enumerate(raw):
         line = _line_of(raw, i)
         where = f"feeds[{i}]"
-        if not isinstance(item, CommentedMap):
+        if not isinstance(item, Map):
             problems.add(line, where, "expected a mapping with at least 'url'")
             continue
         ok = True

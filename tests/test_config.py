@@ -146,3 +146,31 @@ def test_parse_clock_and_size() -> None:
     assert parse_size(1000) == 1000
     with pytest.raises(ValueError):
         parse_size("lots")
+
+
+def test_duplicate_keys_are_an_error_with_their_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, "feeds:\n  - url: https://a.org/x\n    url: https://a.org/y\n")
+    assert found == [
+        f"{tmp_path / 'feeds.yaml'}:3: YAML syntax error: "
+        "duplicate key 'url' (first on line 2)"
+    ]
+
+
+def test_scalars_are_read_the_yaml_1_2_way(tmp_path: Path) -> None:
+    # `yes` is text in YAML 1.2 (a boolean in 1.1): a flag must say true or false.
+    assert "expected true or false" in "\n".join(
+        problems(tmp_path, "feeds:\n  - url: https://a.org/x\n    enabled: yes\n")
+    )
+    # Unquoted 07:00 stays text (YAML 1.1 made it 420 minutes), so it reads as a time.
+    config = load_config(
+        write(tmp_path, "settings:\n  digest_time: 07:00\nfeeds:\n  - url: https://a.org/x\n")
+    )
+    assert config.settings.digest_time == time(7, 0)
+
+
+def test_nested_aliases_do_not_expand(tmp_path: Path) -> None:
+    # "Billion laughs": each level refers to the one above ten times.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    found = problems(tmp_path, "\n".join(lines) + "\nfeeds: []\n")
+    assert any("a11: unknown key" in p for p in found)
