@@ -1,10 +1,10 @@
-"""Digest benchmark: `monitor digest --date D` for a day of 10,000 entries in a 1M-entry database.
+"""A year of data: `monitor digest` of a 10,000-entry day, and polls, on a 1M-entry database.
 
     .venv/bin/python bench/bench_digest.py [--entries 1000000] [--day-entries 10000]
-        [--relevant 0.1] [--keep PATH] [--out bench/results/digest.json]
+        [--relevant 0.1] [--poll-feeds 300] [--keep PATH] [--out bench/results/digest.json]
 
 The database is made by `monitor.store.Store` (so the schema and migrations are the real ones),
-then filled in bulk with plain SQL: `--entries` entries over the 100 days before D and
+then filled in bulk with plain SQL: `--entries` entries over the 365 days before D and
 `--day-entries` on D, from 200 feeds; a `--relevant` share are relevant with one or two claims
 each and a story (about three reports a story); one entry in ten was also seen by a second feed;
 the novelty ledger is built from the claims as `Store.rebuild_ledger` does. The full-text
@@ -12,8 +12,13 @@ triggers are dropped during the load and put back afterwards, so the FTS index d
 the bulk rows: the digest never reads it, and indexing a million rows would triple the set-up.
 
 Times the installed `monitor digest` in a subprocess (start-up included, median of 3), and in
-process where the time goes (gathering from the store vs rendering and writing). Prints a table
-and writes JSON. With `--keep PATH` the database is kept (and reused when it already exists).
+process where the time goes (gathering from the store vs rendering and writing). The same
+digest on a database holding only the day shows whether the time stays flat as data grows.
+
+Then the poll on a year of data: `--poll-feeds` farm feeds (bench/feedfarm.py, 30 entries,
+100 ms) polled first and unchanged by `monitor poll`, on a copy of the 1M-entry database and on
+an empty one. Prints the figures and writes JSON. With `--keep PATH` the database is kept (and
+reused when it already exists).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -36,14 +42,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.bench_poll import poll_twice  # noqa: E402
+from bench.bench_poll import write_config as write_poll_config  # noqa: E402
 from bench.feedfarm import _GENERAL_WORDS as FARM_GENERAL_WORDS  # noqa: E402
 from bench.feedfarm import _WORDS as FARM_TALKS_WORDS  # noqa: E402
+from bench.feedfarm import feed_url, start_farm_subprocess  # noqa: E402
 from bench.measure import run_measured  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
 DAY = date(2025, 6, 2)
 FEEDS = 200
-HISTORY_DAYS = 100
+HISTORY_DAYS = 365
 
 # The farm's vocabulary: talks words and general news words.
 _WORDS = [*FARM_TALKS_WORDS, *FARM_GENERAL_WORDS]
@@ -216,12 +225,52 @@ def breakdown(config_path: Path) -> dict[str, float]:
     }
 
 
+def time_digest(directory: Path, database: Path, runs: int) -> dict[str, Any]:
+    """`monitor digest` of DAY on `database`: median wall of `runs`, CPU, peak RSS, breakdown."""
+    config = write_config(directory, database.resolve())
+    measured = [
+        run_measured([str(MONITOR), "--config", str(config), "digest", "--date", DAY.isoformat()])
+        for _ in range(runs)
+    ]
+    walls = [r["wall_s"] for r in measured]
+    return {
+        "digest_wall_s": statistics.median(walls),
+        "digest_walls_s": walls,
+        "digest_cpu_s": statistics.median(r["cpu_s"] for r in measured),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in measured),
+        **breakdown(config),
+    }
+
+
+def time_polls(directory: Path, database: Path, feeds: int) -> dict[str, Any]:
+    """First and unchanged `monitor poll` of `feeds` farm feeds, on a copy of `database` (the
+    year of data) and on an empty database, against one farm."""
+    proc, base = start_farm_subprocess(feeds, entries=30, latency=0.1, hosts=50)
+    try:
+        urls = [feed_url(base, i, 50) for i in range(feeds)]
+        out: dict[str, Any] = {}
+        for name, source in (("year", database), ("empty", None)):
+            work = directory / f"poll-{name}"
+            work.mkdir()
+            target = work / "monitor.db"
+            if source is not None:
+                shutil.copyfile(source, target)
+            config = write_poll_config(work, urls, None, target)
+            out[name] = poll_twice(base, [str(MONITOR), "--config", str(config), "poll"])
+            target.unlink()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--entries", type=int, default=1_000_000)
     p.add_argument("--day-entries", type=int, default=10_000)
     p.add_argument("--relevant", type=float, default=0.1, help="share of relevant entries")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--poll-feeds", type=int, default=300, help="0: no polls")
     p.add_argument("--keep", type=Path, help="keep (and reuse) the database at this path")
     p.add_argument("--out", type=Path, default=HERE / "results" / "digest.json")
     args = p.parse_args()
@@ -233,33 +282,35 @@ def main() -> None:
             build_s = round(
                 build_database(database, args.entries, args.day_entries, args.relevant), 1
             )
-        config = write_config(directory, database.resolve())
-        runs = [
-            run_measured(
-                [str(MONITOR), "--config", str(config), "digest", "--date", DAY.isoformat()]
-            )
-            for _ in range(args.runs)
-        ]
-        walls = [r["wall_s"] for r in runs]
-        result = {
+        day_only = directory / "day-only.db"
+        build_database(day_only, args.day_entries, args.day_entries, args.relevant)
+        (directory / "small").mkdir()
+        result: dict[str, Any] = {
             "entries": args.entries,
             "day_entries": args.day_entries,
             "relevant_share": args.relevant,
             "database_mb": round(database.stat().st_size / 1e6, 1),
             "build_s": build_s,
-            "digest_wall_s": statistics.median(walls),
-            "digest_walls_s": walls,
-            "digest_cpu_s": statistics.median(r["cpu_s"] for r in runs),
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-            **breakdown(config),
+            **time_digest(directory, database, args.runs),
+            "day_only": time_digest(directory / "small", day_only, args.runs),
         }
+        if args.poll_feeds:
+            result["polls"] = time_polls(directory, database, args.poll_feeds)
     print(
         f"digest of {args.day_entries:,} entries in a {args.entries:,}-entry database "
         f"({result['database_mb']} MB, built in {build_s}s): {result['digest_wall_s']:.2f}s wall "
         f"(median of {args.runs}), {result['digest_cpu_s']:.2f}s CPU, "
         f"{result['peak_rss_mb']} MB; in process: gather {result['gather_s']}s, "
-        f"render+write {result['render_write_s']}s ({result['relevant_entries']} relevant)"
+        f"render+write {result['render_write_s']}s ({result['relevant_entries']} relevant)\n"
+        f"the same digest with only that day stored: {result['day_only']['digest_wall_s']:.2f}s"
     )
+    for name, polls in result.get("polls", {}).items():
+        first, again = polls["first"], polls["unchanged"]
+        print(
+            f"poll of {args.poll_feeds} feeds x 30 entries on the {name} database: first "
+            f"{first['wall_s']:.2f}s ({first['cpu_s']:.2f}s CPU), unchanged {again['wall_s']:.2f}s "
+            f"({again['pct_304']:.0f}% 304)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"written {os.path.relpath(args.out)}")

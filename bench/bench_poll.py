@@ -52,8 +52,12 @@ def reader_available() -> bool:
     return True
 
 
-def write_config(directory: Path, urls: list[str], concurrency: int | None) -> Path:
+def write_config(
+    directory: Path, urls: list[str], concurrency: int | None, database: Path | None = None
+) -> Path:
     lines = ["settings:", "  timezone: UTC"]
+    if database:
+        lines.append(f"  database: {database}")
     if concurrency:
         lines.append(f"  concurrency: {concurrency}")
     lines.append("feeds:")

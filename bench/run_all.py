@@ -10,7 +10,9 @@ Runs, each as its own process writing JSON to bench/results/:
    httpx + feedparser loop; reader with its default one worker and with 16). The peers are
    skipped, with a message, when `reader` is not installed (`pip install reader sgmllib3k`);
 3. bench_poll.py again with latency spread 50-800 ms at N = 300 (monitor only);
-4. bench_digest.py: `monitor digest` of a 10,000-entry day in a 1,000,000-entry database;
+4. bench_digest.py: a year of data: `monitor digest` of a 10,000-entry day in a 1,000,000-entry
+   database (and with only that day stored), and a 300-feed poll on that database and on an
+   empty one;
 5. bench_startup.py: `monitor --help`, and `monitor poll` with 300 feeds none due.
 
 Then prints the comparison table (monitor / peer ratios) and the targets met or missed, and
@@ -87,9 +89,9 @@ def main() -> None:
             ],
         ),
         "digest": step(
-            "digest of a 10,000-entry day",
+            "a year of data: digest of a 10,000-entry day, polls on 1M entries",
             [str(HERE / "bench_digest.py")]
-            + (["--entries", "100000", "--runs", "1"] if quick else []),
+            + (["--entries", "100000", "--runs", "1", "--poll-feeds", "100"] if quick else []),
         ),
         "startup": step("start-up", [str(HERE / "bench_startup.py")]),
     }
@@ -149,8 +151,14 @@ def report(concurrency: int) -> dict[str, Any]:
         f"\nanalysis: {analyze['entries_per_second']:,.0f} entries/s on one core\n"
         f"digest: {digest['digest_wall_s']:.2f}s for {digest['day_entries']:,} entries in a "
         f"{digest['entries']:,}-entry database (gather {digest['gather_s']}s, render+write "
-        f"{digest['render_write_s']}s)"
+        f"{digest['render_write_s']}s); with only that day stored: "
+        f"{digest['day_only']['digest_wall_s']:.2f}s"
     )
+    for name, polls in digest.get("polls", {}).items():
+        print(
+            f"poll on the {name} database: first {polls['first']['wall_s']:.2f}s, "
+            f"unchanged {polls['unchanged']['wall_s']:.2f}s"
+        )
     for name, m in startup.items():
         print(f"start-up: {name}: {m['wall_s']:.3f}s")
     targets: list[tuple[str, bool | None, str]] = []
