@@ -123,6 +123,7 @@ def run_once(
     with _parse_workers(analyzer, len(todo)) as workers:
         poller.workers = workers
         outcomes.extend(asyncio.run(poller.poll(todo)))
+    store.index_pending()
     poller.group_stories()
     finished = clock()
     outcomes.sort(key=lambda o: (o.name, o.url))

@@ -95,6 +95,7 @@ def database(tmp_path: Path) -> Iterator[sqlite3.Connection]:
         with store.transaction():
             store.ingest(A.url, today, NOW)
             store.ingest(B.url, today[:1], NOW)
+        store.index_pending()  # as every poll does once its feeds are stored
         store.record_failure(B.url, now=NOW, error="HTTP 503 Service Unavailable", next_attempt=NOW)
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row

@@ -298,3 +298,26 @@ def test_damaged_file_gets_a_message_saying_what_to_do(db_path: Path) -> None:
     db_path.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="monitor doctor"):
         Store(db_path)
+
+
+def test_search_index_is_written_in_bulk_and_caught_up(store: Store) -> None:
+    # A poll stores entries, then indexes them in one statement; a poll killed in between
+    # leaves them queued, and the next search (or poll, or check) indexes them.
+    ingest(store, A, [(entry("1", title="Medinsky in Istanbul"), IRRELEVANT)])
+    fts = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH 'medinsky'"
+    assert store.conn.execute(fts).fetchall() == []
+    assert [s.entry.title for s in store.search("Medinsky")] == ["Medinsky in Istanbul"]
+    assert store.index_pending() == 0
+    # A changed title is queued again; a story or a relevance change is not.
+    store.conn.execute("UPDATE entries SET story = 's-1', relevant = 1")
+    assert store.conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
+    store.conn.execute("UPDATE entries SET title = 'Umerov in Geneva'")
+    assert store.index_pending() == 1
+    assert [s.entry.title for s in store.search("Geneva")] == ["Umerov in Geneva"]
+    assert store.check() == []  # the old text left the index with the update
+    # Deleting a queued entry never touches the index; deleting an indexed one removes it.
+    ingest(store, A, [(entry("2", title="Witkoff in Moscow"), IRRELEVANT)], T0)
+    store.conn.execute("DELETE FROM sightings")
+    store.conn.execute("DELETE FROM entries")
+    assert store.check() == []
+    assert store.search("Geneva") == [] and store.search("Witkoff") == []
