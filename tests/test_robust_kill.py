@@ -224,7 +224,8 @@ def test_sigkill_during_poll_loses_and_doubles_nothing(tmp_path: Path, server: F
         server.reset_stats()
         proc = start(config, "poll")
         if point == "stored":
-            assert wait_until(lambda: len(Snapshot(db_path).sightings) > len(before.sightings), 60)
+            stored = len(before.sightings)
+            assert wait_until(lambda n=stored: len(Snapshot(db_path).sightings) > n, 60)
         elif isinstance(point, str):
             time.sleep(float(point[:-1]))
         else:
