@@ -1,13 +1,16 @@
 """Poll benchmark: the monitor and its peers against one local feed farm, first poll then unchanged.
 
     .venv/bin/python bench/bench_poll.py [--feeds 100 300 1000 2000] [--entries 30]
-        [--latency 0.1 | --latency-spread 0.05:0.8] [--hosts 50] [--concurrency N]
+        [--latency 0.1 | --latency-spread 0.05:0.8] [--hosts 50] [--change-rate 0.1]
+        [--concurrency N]
         [--peers-at 300] [--peers loop reader reader16] [--out bench/results/poll.json]
 
 For each N a farm (bench/feedfarm.py, its own process, N feeds spread over `--hosts` loopback
 addresses) serves every client in turn; each client starts from an empty state (its own temp
-database), polls once ("first": every feed new) and again ("unchanged": the farm has not
-changed, so conditional requests should all be answered 304). Clients:
+database), polls once ("first": every feed new), again ("unchanged": the farm has not
+changed, so conditional requests should all be answered 304), and once more after the farm moved
+on a generation ("changed": `--change-rate` of the feeds gained one item, the steady state of
+a poll cycle). Clients:
 
 - `monitor`: the installed `monitor poll` in a subprocess, as cron runs it (start-up included);
   `--concurrency` is written to feeds.yaml when given, else the monitor's default applies.
@@ -33,7 +36,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.feedfarm import farm_reset, farm_stats, feed_url, start_farm_subprocess  # noqa: E402
+from bench.feedfarm import (  # noqa: E402
+    farm_advance,
+    farm_reset,
+    farm_stats,
+    feed_url,
+    start_farm_subprocess,
+)
 from bench.measure import run_measured  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
@@ -88,9 +97,13 @@ def _client_command(
     ]
 
 
-def poll_twice(base: str, command: list[str]) -> dict[str, Any]:
+def poll_twice(base: str, command: list[str], *, changed: bool = False) -> dict[str, Any]:
+    """A first poll and an unchanged one; with `changed`, a third after the farm moved on a
+    generation (a share of the feeds gained an item: the steady state of a poll cycle)."""
     out: dict[str, Any] = {}
-    for name in ("first", "unchanged"):
+    for name in ("first", "unchanged", "changed") if changed else ("first", "unchanged"):
+        if name == "changed":
+            farm_advance(base)
         farm_reset(base)
         measured = run_measured(command)
         stats = farm_stats(base)
@@ -119,6 +132,7 @@ def run(args: argparse.Namespace, feeds: int) -> dict[str, Any]:
         latency=args.latency,
         latency_spread=spread,  # type: ignore[arg-type]
         hosts=args.hosts,
+        change_rate=args.change_rate,
     )
     try:
         urls = [feed_url(base, i, args.hosts) for i in range(feeds)]
@@ -139,13 +153,14 @@ def run(args: argparse.Namespace, feeds: int) -> dict[str, Any]:
             "latency_s": args.latency if not spread else None,
             "latency_spread_s": spread,
             "hosts": args.hosts,
+            "change_rate": args.change_rate,
             "concurrency": args.concurrency,
             "clients": {},
         }
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
             for client in clients:
                 command = _client_command(client, Path(tmp) / client, urls, args.concurrency)
-                result["clients"][client] = poll_twice(base, command)
+                result["clients"][client] = poll_twice(base, command, changed=args.change_rate > 0)
                 _print_rows(feeds, client, result["clients"][client])
         return result
     finally:
@@ -160,8 +175,7 @@ HEADER = (
 
 
 def _print_rows(feeds: int, client: str, polls: dict[str, Any]) -> None:
-    for name in ("first", "unchanged"):
-        m = polls[name]
+    for name, m in polls.items():
         print(
             f"{feeds:>6} {client:>9} {name:>9} {m['wall_s']:>7.2f} {m['cpu_s']:>6.2f} "
             f"{m['peak_rss_mb']:>7.1f} {m['peak_tree_mb'] or 0:>7.1f} {m['requests']:>5} "
@@ -178,6 +192,12 @@ def main() -> None:
     p.add_argument("--latency", type=float, default=0.1)
     p.add_argument("--latency-spread", type=float, nargs=2, metavar=("LOW", "HIGH"))
     p.add_argument("--hosts", type=int, default=50)
+    p.add_argument(
+        "--change-rate",
+        type=float,
+        default=0.1,
+        help="share of feeds that gain an item before a third poll ('changed'); 0: no third poll",
+    )
     p.add_argument("--concurrency", type=int, default=None, help="default: the monitor's")
     p.add_argument("--peers-at", type=int, nargs="*", default=[300])
     p.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
