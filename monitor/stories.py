@@ -4,7 +4,8 @@ Two signals, each cheap and explainable:
 
 * **Same wording** (wire copies, rewrites of one agency report): Jaccard similarity of the sets
   of word stems, where a stem is the first letters of a token after Cyrillic is transliterated
-  and spelling variants folded. MinHash LSH (datasketch) finds the candidates, the exact Jaccard
+  and spelling variants folded. An inverted index over the stems finds the candidates: shared
+  stems are counted through each stem's newest holders, and the exact Jaccard from the counts
   decides. Folding makes cognates (memorandum/меморандум, Donbas/Донбасс) count here too.
 * **Same facts** (the same statement in Russian, Ukrainian and English): the *anchors* two
   reports share: proper names reduced to a consonant skeleton (Yermak/Ермак/Єрмак → rmk),
@@ -23,14 +24,13 @@ import hashlib
 import math
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import combinations
-
-from datasketch import MinHash, MinHashLSH
 
 from monitor.models import Analysis
 
@@ -44,10 +44,9 @@ FACTS_APART = 4.0
 SPECIFIC = 0.75  # a shared anchor this heavy (after rarity) is specific to one story
 MIN_SPECIFIC = 2  # specific anchors two reports must share to be one story on facts
 LINKAGE = 2  # a new member must be similar to at least 1/LINKAGE of a story's members
-MAX_POSTINGS = 200  # candidates taken per anchor, newest first: bounds the work per item
+MAX_POSTINGS = 200  # candidates taken per anchor or stem, newest first: bounds the work per item
 MAX_CANDIDATES = 300  # candidates compared per new item, newest first
 RARE_POOL = 200  # an anchor held by this share of the pool counts fully: see _rarity
-_NUM_PERM = 64
 _STEM = 5
 
 
@@ -67,7 +66,6 @@ class _Features:
     stems: frozenset[str]
     anchors: Mapping[str, float]  # anchor -> weight of its kind, before rarity
     frames: frozenset[str]  # what kind of news: the talks, or a look-alike category
-    minhash: MinHash
 
 
 _TRANSLIT = str.maketrans(
@@ -105,6 +103,9 @@ _CONCEPTS = {
     "bodies": ("bodies", "тел", "тіл"),
 }
 _WORD = re.compile(r"\w+")
+_APOSTROPHES = re.compile(r"[ʼ'’`]")  # inside words (Мар’їнка, don't): dropped, not split on
+_DOUBLED = re.compile(r"(.)\1+")
+_NO_VOWELS = str.maketrans("", "", "aeiou")
 _STOP = frozenset(
     {
         "the", "and", "for", "with", "that", "this", "from", "have", "has", "was", "were", "are",
@@ -131,13 +132,14 @@ def fold(token: str) -> str:
     t = token.casefold().translate(_TRANSLIT)
     for a, b in _FOLDS:
         t = t.replace(a, b)
-    t = re.sub(r"(.)\1+", r"\1", t)  # doubled letters: Donbass/Donbas, Kellogg/Келлог
-    t = re.sub(r"^ie", "e", t)  # Yevgeny/Евгений, Yermak/Ермак
+    t = _DOUBLED.sub(r"\1", t)  # doubled letters: Donbass/Donbas, Kellogg/Келлог
+    if t.startswith("ie"):  # Yevgeny/Евгений, Yermak/Ермак
+        t = t[1:]
     return _ALIASES.get(t, t)
 
 
 def _skeleton(folded: str) -> str:
-    return folded[0] + re.sub(r"[aeiou]", "", folded[1:]) if folded else ""
+    return folded[0] + folded[1:].translate(_NO_VOWELS) if folded else ""
 
 
 def _name(word: str) -> str | None:
@@ -186,33 +188,41 @@ def _anchor_weight(anchor: str) -> float:
     return _WEIGHTS.get(kind, 1.0)  # a caller's own keys count as specific
 
 
+@lru_cache(maxsize=1 << 16)
+def _word(word: str) -> tuple[str | None, tuple[str, ...]]:
+    """The stem (None: the word does not count) and the anchors of one word of a text.
+
+    Cached: reports repeat their words, and folding them is most of the cost of the features.
+    A number is its own stem; a year (19xx, 20xx) or a single digit tells nothing. Any script's
+    decimal digits are a number (int() reads them); other digit-like signs are not.
+    """
+    if word.isdecimal():
+        if len(word) >= 2 and not (len(word) == 4 and word[:2] in ("19", "20")):
+            return word, (f"n:{int(word)}",)
+        return None, ()
+    low = word.casefold()
+    if len(low) < 3 or low in _STOP:
+        return None, ()
+    anchors = [
+        f"c:{concept}" for concept, prefixes in _CONCEPTS.items() if low.startswith(prefixes)
+    ]
+    if name := _name(word):
+        anchors.append(name)
+    return fold(low)[:_STEM], tuple(anchors)
+
+
 @lru_cache(maxsize=8192)
 def _features(item: StoryItem) -> _Features:
     text = unicodedata.normalize("NFKC", item.text).replace("ё", "е").replace("Ё", "Е")
-    text = re.sub(r"[ʼ'’`]", "", text)
     stems: set[str] = set()
     anchors: set[str] = {k for k in item.keys if not k.startswith("frame:")}
-    for m in _WORD.finditer(text):
-        word = m.group()
-        if word.isdigit():
-            if len(word) >= 2 and not (len(word) == 4 and word[:2] in ("19", "20")):
-                stems.add(word)
-                anchors.add(f"n:{int(word)}")
-            continue
-        low = word.casefold()
-        if len(low) < 3 or low in _STOP:
-            continue
-        stems.add(fold(low)[:_STEM])
-        if name := _name(word):
-            anchors.add(name)
-        for concept, prefixes in _CONCEPTS.items():
-            if low.startswith(prefixes):
-                anchors.add(f"c:{concept}")
-    mh = MinHash(num_perm=_NUM_PERM, seed=1)
-    for s in sorted(stems):
-        mh.update(s.encode("utf-8"))
+    for word in set(_WORD.findall(_APOSTROPHES.sub("", text))):
+        stem, found = _word(word)
+        if stem is not None:
+            stems.add(stem)
+        anchors.update(found)
     frames = frozenset(k for k in item.keys if k.startswith("frame:"))
-    return _Features(frozenset(stems), {a: _anchor_weight(a) for a in anchors}, frames, mh)
+    return _Features(frozenset(stems), {a: _anchor_weight(a) for a in anchors}, frames)
 
 
 def _rarity(df: int, pool: int) -> float:
@@ -225,6 +235,11 @@ def _rarity(df: int, pool: int) -> float:
     return min(1.0, max(0.2, math.log(size / df) / math.log(size / 4)))
 
 
+def _jaccard(shared: int, size_a: int, size_b: int) -> float:
+    """|A ∩ B| / |A ∪ B| from the sizes alone: the union is never built."""
+    return shared / (size_a + size_b - shared) if shared else 0.0
+
+
 def similarity(a: _Features, b: _Features, rarity: Mapping[str, float], apart: timedelta) -> float:
     """How strongly two reports look like one story; 0.0 when they are not. Pure.
 
@@ -233,20 +248,23 @@ def similarity(a: _Features, b: _Features, rarity: Mapping[str, float], apart: t
     claim with its detail); FACTS_APART when the reports are more than DAY apart. Reports of
     different kinds of news (talks vs a look-alike) join only on wording.
     """
-    union = len(a.stems | b.stems)
-    jaccard = len(a.stems & b.stems) / union if union else 0.0
+    return _similarity(a, b, len(a.stems & b.stems), rarity, apart)
+
+
+def _similarity(
+    a: _Features, b: _Features, shared: int, rarity: Mapping[str, float], apart: timedelta
+) -> float:
+    """`similarity` given the number of stems the two share, which the candidate search has
+    counted already."""
+    jaccard = _jaccard(shared, len(a.stems), len(b.stems))
     if jaccard >= SAME_WORDING:
         return 1.0 + jaccard
     if a.frames and b.frames and not a.frames & b.frames:
         return 0.0
-    facts = 0.0
-    specific = 0
-    for anchor in a.anchors.keys() & b.anchors.keys():
-        w = a.anchors[anchor] * rarity.get(anchor, 1.0)
-        facts += w
-        specific += w >= SPECIFIC
-    if specific < MIN_SPECIFIC:
+    weights = [a.anchors[x] * rarity.get(x, 1.0) for x in a.anchors.keys() & b.anchors.keys()]
+    if sum(w >= SPECIFIC for w in weights) < MIN_SPECIFIC:
         return 0.0
+    facts = math.fsum(weights)  # exactly rounded: the same in any order of the shared anchors
     if jaccard >= NEAR_WORDING and facts >= NEAR_FACTS:
         return 1.0 + jaccard
     if facts >= (FACTS if apart <= DAY else FACTS_APART):
@@ -257,6 +275,75 @@ def similarity(a: _Features, b: _Features, rarity: Mapping[str, float], apart: t
 def story_id(first_member: str) -> str:
     """The id of a story started by the item `first_member`: stable across polls."""
     return "s-" + hashlib.sha256(first_member.encode("utf-8")).hexdigest()[:10]
+
+
+@dataclass
+class _Pool:
+    """The reports new items are compared with, in the order added (time order), and the
+    postings that find a new item's candidates among them."""
+
+    rarity: Mapping[str, float]
+    entries: list[tuple[StoryItem, _Features, str]] = field(default_factory=list)
+    by_stem: dict[str, list[int]] = field(default_factory=dict)
+    by_anchor: dict[str, list[int]] = field(default_factory=dict)
+    whens: dict[str, list[datetime]] = field(default_factory=dict)  # story -> members, sorted
+
+    def add(self, item: StoryItem, feats: _Features, story: str) -> None:
+        idx = len(self.entries)
+        self.entries.append((item, feats, story))
+        for stem in feats.stems:
+            self.by_stem.setdefault(stem, []).append(idx)
+        # Only specific anchors find candidates: a pair that shares nothing but common ones
+        # (Putin, ceasefire) can only qualify by wording, which the stems find.
+        for anchor, weight in feats.anchors.items():
+            if weight * self.rarity.get(anchor, 1.0) >= SPECIFIC:
+                self.by_anchor.setdefault(anchor, []).append(idx)
+        insort(self.whens.setdefault(story, []), item.when)
+
+    def same_wording(self, stems: frozenset[str]) -> dict[int, int]:
+        """The newest MAX_CANDIDATES reports whose stem Jaccard with `stems` reaches NEAR_WORDING,
+        among the newest MAX_POSTINGS holders of each stem, with the number of stems each shares.
+
+        Shared stems are counted through the postings (ascending: pool order). The count is
+        exact for a holder at or after every cut list's first kept posting; an older holder
+        may share stems whose lists were cut before it, so its overlap comes from the sets.
+        """
+        shared: Counter[int] = Counter()
+        exact_from = 0
+        for stem in stems:
+            holders = self.by_stem.get(stem, [])
+            if len(holders) > MAX_POSTINGS:
+                exact_from = max(exact_from, holders[-MAX_POSTINGS])
+            shared.update(holders[-MAX_POSTINGS:])
+        found: dict[int, int] = {}
+        size = len(stems)
+        for idx in sorted(shared, reverse=True):
+            other = self.entries[idx][1].stems
+            count = shared[idx] if idx >= exact_from else len(stems & other)
+            if _jaccard(count, size, len(other)) >= NEAR_WORDING:
+                found[idx] = count
+                if len(found) == MAX_CANDIDATES:
+                    break  # older ones cannot be among the newest MAX_CANDIDATES candidates
+        return found
+
+    def candidates(self, feats: _Features) -> dict[int, int]:
+        """The reports worth comparing with `feats`: the same wording or a shared specific
+        anchor; the newest MAX_CANDIDATES of them (pool order is time order), each with the
+        number of stems it shares with `feats`."""
+        wording = self.same_wording(feats.stems)
+        found = set(wording)
+        for anchor in feats.anchors:
+            # The latest holders of an anchor are the ones inside the window.
+            found.update(self.by_anchor.get(anchor, [])[-MAX_POSTINGS:])
+        return {
+            idx: wording[idx] if idx in wording else len(feats.stems & self.entries[idx][1].stems)
+            for idx in sorted(found)[-MAX_CANDIDATES:]
+        }
+
+    def members(self, story: str, when: datetime, window: timedelta) -> int:
+        """How many of a story's members are within `window` of `when`."""
+        whens = self.whens[story]
+        return bisect_right(whens, when + window) - bisect_left(whens, when - window)
 
 
 def assign_stories(
@@ -274,58 +361,46 @@ def assign_stories(
     is counted over `recent` and `new` together.
     """
     known = {item.id: story for item, story in recent}
-    todo = sorted(
-        (i for i in {i.id: i for i in new}.values() if i.id not in known),
-        key=lambda i: (i.when, i.id),
-    )
+    todo = [
+        (i, _features(i))
+        for i in sorted(
+            (i for i in {i.id: i for i in new}.values() if i.id not in known),
+            key=lambda i: (i.when, i.id),
+        )
+    ]
+    earlier = [
+        (item, _features(item), story)
+        for item, story in sorted(recent, key=lambda p: (p[0].when, p[0].id))
+    ]
     holders: Counter[str] = Counter()
-    for feats in [_features(i) for i, _ in recent] + [_features(i) for i in todo]:
+    for feats in [f for _, f, _ in earlier] + [f for _, f in todo]:
         holders.update(feats.anchors.keys())
-    size = len(recent) + len(todo)
-    rarity = {a: _rarity(n, size) for a, n in holders.items() if n > 4}
-    pool: list[tuple[StoryItem, _Features, str]] = []
-    lsh = MinHashLSH(threshold=NEAR_WORDING, num_perm=_NUM_PERM)
-    by_anchor: dict[str, list[int]] = {}
-    by_story: dict[str, list[int]] = {}
-
-    def add(item: StoryItem, feats: _Features, story: str) -> None:
-        idx = len(pool)
-        pool.append((item, feats, story))
-        lsh.insert(str(idx), feats.minhash)
-        # Only specific anchors find candidates: a pair that shares nothing but common ones
-        # (Putin, ceasefire) can only qualify by wording, which the LSH finds.
-        for anchor, weight in feats.anchors.items():
-            if weight * rarity.get(anchor, 1.0) >= SPECIFIC:
-                by_anchor.setdefault(anchor, []).append(idx)
-        by_story.setdefault(story, []).append(idx)
-
-    for item, story in sorted(recent, key=lambda p: (p[0].when, p[0].id)):
-        add(item, _features(item), story)
+    size = len(earlier) + len(todo)
+    pool = _Pool({a: _rarity(n, size) for a, n in holders.items() if n > 4})
+    for item, feats, story in earlier:
+        pool.add(item, feats, story)
     result = {i.id: known[i.id] for i in new if i.id in known}
-    for item in todo:
-        feats = _features(item)
-        candidates = {int(k) for k in lsh.query(feats.minhash)}
-        for anchor in feats.anchors:
-            # The latest holders of an anchor are the ones inside the window.
-            candidates.update(by_anchor.get(anchor, ())[-MAX_POSTINGS:])
-        scores: dict[str, list[float]] = {}
-        # The newest candidates (pool order is time order) bound the work per item.
-        for idx in sorted(candidates)[-MAX_CANDIDATES:]:
-            other, other_feats, story = pool[idx]
+    for item, feats in todo:
+        hits: dict[str, list[float]] = {}
+        for idx, shared in pool.candidates(feats).items():
+            other, other_feats, story = pool.entries[idx]
             apart = abs(other.when - item.when)
-            if apart <= window:
-                scores.setdefault(story, []).append(similarity(feats, other_feats, rarity, apart))
+            if apart > window:
+                continue
+            if score := _similarity(feats, other_feats, shared, pool.rarity, apart):
+                hits.setdefault(story, []).append(score)
         best: tuple[float, str] | None = None
-        for story, found in sorted(scores.items()):
+        for story, found in sorted(hits.items()):
+            top = max(found)
+            if best is not None and top <= best[0]:
+                continue
             # Join only when similar to a fair share of the story's members in the window, so a
             # story cannot grow by chaining through one loosely related report after another.
-            members = sum(1 for i in by_story[story] if abs(pool[i][0].when - item.when) <= window)
-            hits = [x for x in found if x > 0]
-            if hits and len(hits) * LINKAGE >= members and (best is None or max(hits) > best[0]):
-                best = (max(hits), story)
+            if len(found) * LINKAGE >= pool.members(story, item.when, window):
+                best = (top, story)
         story = best[1] if best else story_id(item.id)
         result[item.id] = story
-        add(item, feats, story)
+        pool.add(item, feats, story)
     return result
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from itertools import islice, product
 from pathlib import Path
 
 import pytest
@@ -12,7 +17,12 @@ from monitor.analyze import Analyzer
 from monitor.evaluate import load_labelled
 from monitor.models import Analysis, Claim
 from monitor.stories import (
+    MAX_POSTINGS,
+    NEAR_WORDING,
+    SAME_WORDING,
     StoryItem,
+    _features,
+    _Pool,
     assign_stories,
     fold,
     pairwise_scores,
@@ -26,6 +36,9 @@ WIRE = (
     "Putin demands Ukraine withdraw from Donetsk and Luhansk as a condition for ending the war, "
     "sources familiar with the Alaska summit told Reuters on Monday."
 )
+# Made-up lowercase words, each its own stem (five letters, none folded): text with wording and
+# nothing else, no name, number or concept.
+WORDS = ["".join(p) for p in islice(product(*["bdfmnprstvz", "aeiou"] * 2, "bdfmnprstvz"), 8000)]
 
 
 def item(iid: str, text: str, lang: str = "en", hours: float = 0, **kw: object) -> StoryItem:
@@ -210,3 +223,94 @@ def test_floors_with_story_keys(path: Path, min_precision: float, min_recall: fl
     keyed = [StoryItem(i.id, i.text, i.lang, i.when, keys[i.id]) for i in items]
     s = pairwise_scores(gold, assign_stories(keyed, []))
     assert s.precision >= min_precision and s.recall >= min_recall, s
+
+
+def texts(shared: int, size_a: int, size_b: int) -> tuple[str, str]:
+    """Two texts of `size_a` and `size_b` stems with `shared` in common: their stem Jaccard is
+    shared / (size_a + size_b - shared)."""
+    a = WORDS[:size_a]
+    b = WORDS[:shared] + WORDS[size_a : size_a + size_b - shared]
+    return " ".join(a), " ".join(b)
+
+
+def same_wording(pool_texts: list[str], text: str) -> dict[int, int]:
+    """The wording candidates for `text` in a pool of `pool_texts`: index -> shared stems."""
+    pool = _Pool({})
+    for i, t in enumerate(pool_texts):
+        older = item(f"p{i}", t, hours=i / 100)
+        pool.add(older, _features(older), f"s{i}")
+    return pool.same_wording(_features(item("new", text)).stems)
+
+
+@pytest.mark.parametrize(
+    ("shared", "size_a", "size_b", "found"),
+    [(8, 20, 20, True), (9, 20, 23, True), (8, 20, 21, False), (0, 20, 20, False)],
+    ids=["at", "above", "below", "disjoint"],
+)
+def test_wording_candidates_from_near_wording(
+    shared: int, size_a: int, size_b: int, found: bool
+) -> None:
+    a, b = texts(shared, size_a, size_b)
+    jaccard = shared / (size_a + size_b - shared)
+    assert (jaccard >= NEAR_WORDING) is found  # 0.25, 0.265, 0.242, 0
+    assert same_wording([a], b) == ({0: shared} if found else {})
+
+
+def test_wording_candidate_counted_exactly_past_cut_postings() -> None:
+    # An old copy shares one stem that only it holds and nine that MAX_POSTINGS + 1 newer
+    # reports hold too: the nine lists are cut before it, so its overlap comes from its stems.
+    copy = " ".join(WORDS[:10])
+    newer = [" ".join(WORDS[1:10] + WORDS[10 + 30 * i : 40 + 30 * i]) for i in range(201)]
+    assert len(newer) > MAX_POSTINGS
+    assert same_wording([copy, *newer], copy) == {0: 10}  # the newer: 9 / 40, below
+
+
+@pytest.mark.parametrize(
+    ("shared", "size_a", "size_b", "joined"),
+    [(6, 13, 13, True), (9, 20, 20, False)],
+    ids=["at", "below"],
+)
+def test_wording_alone_joins_from_same_wording(
+    shared: int, size_a: int, size_b: int, joined: bool
+) -> None:
+    a, b = texts(shared, size_a, size_b)
+    assert (shared / (size_a + size_b - shared) >= SAME_WORDING) is joined  # 0.30, 0.29
+    got = assign_stories([item("b", b, hours=1)], [(item("a", a), "s-a")])
+    assert (got["b"] == "s-a") is joined
+
+
+# The labelled set grouped in a fresh interpreter, where PYTHONHASHSEED can differ.
+_GROUP_LABELLED = (
+    "import json, sys; from pathlib import Path; from monitor.stories import assign_stories;"
+    "from tests.test_stories import _labelled;"
+    "print(json.dumps(assign_stories(_labelled(Path(sys.argv[1]))[1], [])))"
+)
+
+
+def test_grouping_independent_of_input_order_and_hash_seed() -> None:
+    path = Path(__file__).parent / "data" / "labelled.jsonl"
+    _, items = _labelled(path)
+    expected = assign_stories(items, [])
+    assert len(set(expected.values())) < len(items)  # some stories to get wrong
+    for seed in (1, 2):
+        shuffled = items[:]
+        random.Random(seed).shuffle(shuffled)
+        assert assign_stories(shuffled, []) == expected
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        out = subprocess.run(
+            [sys.executable, "-c", _GROUP_LABELLED, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=Path(__file__).parent.parent,
+        ).stdout
+        assert json.loads(out) == expected
+
+
+def test_numbers_in_any_script() -> None:
+    # Arabic-Indic digits are the number 339; Ethiopic numerals are digits to str.isdigit
+    # but no number to int(), and must not break the grouping.
+    assert "n:339" in _features(item("a", "٣٣٩ детей")).anchors
+    got = assign_stories([item("b", "Talks resume ፩፪ ፫፬፭"), item("c", "Talks resume")], [])
+    assert set(got) == {"b", "c"}
