@@ -28,6 +28,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 from xml.sax import SAXParseException
@@ -106,6 +107,16 @@ TRACKING_PARAMS = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_",)
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_AND_NEWLINE = re.compile("[\t\n\r]")
+# The shape of a URL that `canonical_url` may give back unchanged: lower-case http(s) scheme,
+# lower-case ASCII host with no port or user, a path with no `;` (`urljoin` drops an empty
+# parameter), maybe a non-empty query (still to be checked for tracking parameters and empty
+# pieces), no fragment, nothing outside printable ASCII. Most feed links look like this, and
+# one match is much cheaper than `urljoin`, `urlsplit` and `urlunsplit`.
+_CANONICAL_SHAPE = re.compile(
+    r"https?://[a-z0-9.-]+/[^\x00-\x20\x7f-\U0010ffff?#;\\]*"
+    r"(?:\?(?P<query>[^\x00-\x20\x7f-\U0010ffff#]+))?"
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _MIN_YEAR = 1990
@@ -120,6 +131,7 @@ _LOOKS_LIKE_HTML = re.compile(
     r"</?[A-Za-z][^<>]*>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);"
 )
 _LANG_PRIMARY = re.compile(r"[a-z]{2,3}")
+_LANG_SEPARATOR = re.compile(r"[-_\s]")
 _JSON_FEED_VERSION = "jsonfeed.org/version/"
 _JSON_TYPES = ("application/feed+json", "application/json")
 # feedparser asks xml.sax for its preferred driver "drv_libxml2" before expat on every parse.
@@ -186,8 +198,21 @@ def entry_key(
     nor link stay distinct unless their text is identical (then, in one feed, they are the same
     item). `link` may be relative: it is resolved against `feed_url`.
     """
+    return _entry_key(feed_url, guid, link, canonical_url(link, feed_url), title, summary, content)
+
+
+def _entry_key(
+    feed_url: str,
+    guid: str | None,
+    link: str | None,
+    url: str | None,
+    title: str,
+    summary: str,
+    content: str,
+) -> tuple[str, str]:
+    """`entry_key`, given `url`, the canonical form of `link` resolved against `feed_url`:
+    the parsers have it already whenever the document base is the feed URL."""
     guid = guid.strip() if guid else None
-    url = canonical_url(link, feed_url)
     if guid:
         feed_key = guid
         guid_url = canonical_url(guid) if guid.lower().startswith(("http://", "https://")) else None
@@ -214,8 +239,20 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """
     if not isinstance(url, str):
         return None
+    shape = _CANONICAL_SHAPE.fullmatch(url)
+    if shape:
+        query = shape["query"]
+        if query is None or _without_tracking(query) == query:
+            try:
+                if base:
+                    # `urljoin` leaves an absolute http(s) URL with a host as it is, but it
+                    # splits the base first, which rejects a malformed one: so must this.
+                    urllib.parse.urlsplit(base)
+            except ValueError:
+                return None
+            return url
     # WHATWG URL parsing strips surrounding C0/space and drops tabs and newlines inside.
-    cleaned = re.sub(r"[\t\n\r]", "", url.strip(_C0_AND_SPACE))
+    cleaned = _TAB_AND_NEWLINE.sub("", url.strip(_C0_AND_SPACE))
     if not cleaned or _UNWANTED_CHARS.search(cleaned):
         return None
     try:
@@ -238,7 +275,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     netloc = f"{userinfo}@{host}" if userinfo else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking_param(p))
+    query = _without_tracking(parts.query)
     return urllib.parse.urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
@@ -248,8 +285,9 @@ def html_to_text(html: str) -> str:
     Script, style, template, noscript and iframe contents are dropped, block-level tags
     separate words, entities are decoded, control characters removed and whitespace collapsed.
     """
-    if "<" not in html and "&" not in html:
-        return _clean(html)
+    if "<" not in html:
+        # No markup: html.parser would hand the whole text, entities decoded, to handle_data.
+        return _clean(unescape(html) if "&" in html else html)
     extractor = _TextExtractor()
     try:
         extractor.feed(html)
@@ -266,7 +304,7 @@ def normalise_lang(value: object) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
+    primary = _LANG_SEPARATOR.split(value.strip().lower(), maxsplit=1)[0]
     return primary if _LANG_PRIMARY.fullmatch(primary) else None
 
 
@@ -342,8 +380,7 @@ def _one_line(text: str) -> str:
 def _from_struct_time(value: object) -> datetime | None:
     """feedparser's `*_parsed` (a UTC `time.struct_time`) as an aware UTC datetime, or None."""
     try:
-        fields = tuple(value[:6])  # type: ignore[index]
-        year, month, day, hour, minute, second = (int(f) for f in fields)
+        year, month, day, hour, minute, second = map(int, value[:6])  # type: ignore[index]
         return _sane(datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC))
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
@@ -376,6 +413,11 @@ def _sane(value: datetime) -> datetime | None:
 
 
 # --- URLs and headers ----------------------------------------------------------------------
+
+
+def _without_tracking(query: str) -> str:
+    """`query` without tracking parameters and empty `&` pieces, the rest in order."""
+    return "&".join(p for p in query.split("&") if p and not _is_tracking_param(p))
 
 
 def _is_tracking_param(pair: str) -> bool:
@@ -450,7 +492,7 @@ def _parse_xml_feed(
     items = result.get("entries")
     entries = tuple(
         _xml_entry(
-            item if isinstance(item, dict) else {},
+            _mapping(item),
             feed_url=feed_url,
             base=base,
             feed_lang=feed_lang,
@@ -478,8 +520,10 @@ def _xml_entry(item: dict[str, Any], *, feed_url: str, base: str, feed_lang: str
     content = _plain(first.get("value"), first.get("type"), MAX_CONTENT)
     if content == summary:
         content = ""
-    link = _xml_link(item, base)
-    entry_id, feed_key = entry_key(feed_url, _str(item.get("id")), link, title, summary, content)
+    link, url = _xml_link(item, base)
+    key_url = url if base == feed_url else canonical_url(link, feed_url)
+    guid = _str(item.get("id"))
+    entry_id, feed_key = _entry_key(feed_url, guid, link, key_url, title, summary, content)
     entry_lang = _first_lang(
         item.get("language"),
         first.get("language"),
@@ -489,30 +533,35 @@ def _xml_entry(item: dict[str, Any], *, feed_url: str, base: str, feed_lang: str
     return Entry(
         id=entry_id,
         feed_key=feed_key,
-        url=canonical_url(link, base or None),
+        url=url,
         title=title,
         summary=summary,
         content=content,
-        # dict.get: FeedParserDict.get would answer `updated_parsed` with the published date.
-        published=_from_struct_time(dict.get(item, "published_parsed")),
-        updated=_from_struct_time(dict.get(item, "updated_parsed")),
+        # `item` is a plain dict (see `_mapping`): no published date passed off as updated.
+        published=_from_struct_time(item.get("published_parsed")),
+        updated=_from_struct_time(item.get("updated_parsed")),
         lang=entry_lang or feed_lang,
         author=_plain(item.get("author"), "text/plain", MAX_AUTHOR),
     )
 
 
-def _xml_link(item: Mapping[str, Any], base: str) -> str | None:
-    """The item's article link: feedparser's `link`, else its first http(s) alternate link."""
+def _xml_link(item: Mapping[str, Any], base: str) -> tuple[str | None, str | None]:
+    """The item's article link and its canonical form (resolved against `base`): feedparser's
+    `link`, else its first http(s) alternate link; the canonical form is None when neither is
+    a usable http(s) URL. Both come back so the caller does not canonicalise the link again."""
     link = _str(item.get("link"))
-    if canonical_url(link, base or None):
-        return link
+    url = canonical_url(link, base or None)
+    if url:
+        return link, url
     links = item.get("links")
     for candidate in links if isinstance(links, list) else []:
         data = _mapping(candidate)
         href = _str(data.get("href"))
-        if data.get("rel", "alternate") == "alternate" and canonical_url(href, base or None):
-            return href
-    return link
+        if data.get("rel", "alternate") == "alternate":
+            href_url = canonical_url(href, base or None)
+            if href_url:
+                return href, href_url
+    return link, None
 
 
 def _xml_problem(
@@ -558,8 +607,17 @@ def _first_lang(*values: object) -> str | None:
     return None
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+def _mapping(value: object) -> dict[str, Any]:
+    """A feedparser record as a plain dict; {} for anything else.
+
+    feedparser's records are FeedParserDicts, whose `get` runs their alias table in Python on
+    every read: that was the largest cost of turning an item into an `Entry`. No key read here
+    is an alias, so a shallow copy answers the same, except `updated_parsed`: FeedParserDict
+    answers it with the published date when the item has none, a plain dict does not.
+    """
+    if type(value) is dict:
+        return value
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _str(value: object) -> str | None:
@@ -672,11 +730,15 @@ def _json_entry(fields: _JsonFields, *, feed_url: str, base: str, lang: str | No
     if content == summary:
         content = ""
     link = fields.text("url") or fields.text("external_url") or None
-    entry_id, feed_key = entry_key(feed_url, fields.ident("id"), link, title, summary, content)
+    url = canonical_url(link, base or None)
+    key_url = url if base == feed_url else canonical_url(link, feed_url)
+    entry_id, feed_key = _entry_key(
+        feed_url, fields.ident("id"), link, key_url, title, summary, content
+    )
     return Entry(
         id=entry_id,
         feed_key=feed_key,
-        url=canonical_url(link, base or None),
+        url=url,
         title=title,
         summary=summary,
         content=content,

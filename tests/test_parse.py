@@ -423,6 +423,42 @@ def test_canonical_url(url: str | None, base: str | None, expected: str | None) 
     assert canonical_url(url, base) == expected
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ex.org/a/b",
+        "https://ex.org/",
+        "http://1.2.3.4/x?a=1&b=2;c",
+        "http://ex.org/%7Ea?q=%20&r",
+        "https://ex.org/../a/./b",
+        "https://ex.org//a",
+        "https://ex.org/p?a=1&utm_source=x",
+        "https://ex.org/p?a=1&&b=2",
+        "https://ex.org/p?",
+        "https://ex.org/p;",
+        "https://ex.org/p;x=1",
+        "https://ex.org/p#f",
+        "https://ex.org:443/p",
+        "https://Ex.org/p",
+    ],
+)
+@pytest.mark.parametrize(
+    "base", [None, "https://ex.org/feed", "http://other.example/x/", "https://[bad/"]
+)
+def test_canonical_url_shortcut_agrees_with_the_full_parse(url: str, base: str | None) -> None:
+    """A URL already in canonical form skips the full parse; a leading space forces it."""
+    assert canonical_url(url, base) == canonical_url(" " + url, base)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["AT&amp;T", "&lt;b&gt; &notit; &not &#0; &#x110000; &#128; &", "a&amp", "x" * 40 + "&amp"],
+)
+def test_html_to_text_without_markup_decodes_as_html_parser_does(text: str) -> None:
+    """Text with no tag skips html.parser; a tag that adds no text forces it."""
+    assert html_to_text(text) == html_to_text("<b></b>" + text)
+
+
 def test_hostile_content_location_is_not_a_base() -> None:
     headers = {**RSS, "Content-Location": "javascript:alert('unsafe')"}
     feed = parse_fixture("rss20.xml", headers)
