@@ -69,7 +69,7 @@ def _required(text: str | None) -> datetime:
 # --- schema --------------------------------------------------------------------------------
 
 
-def _m1_initial(db: sqlite_utils.Database) -> None:
+def _m1_initial(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE feeds (
@@ -159,10 +159,18 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.table("entries").enable_fts(["title", "summary", "content"], create_triggers=True)
+    # The full-text index as sqlite-utils' `enable_fts` makes it (its search helper reads it);
+    # written here so that creating a database does not import sqlite-utils. m6 adds the
+    # triggers that keep it in step.
+    db.execute(
+        """CREATE VIRTUAL TABLE [entries_fts] USING FTS5 (
+            [title], [summary], [content],
+            content=[entries]
+        )"""
+    )
 
 
-def _m2_tombstones(db: sqlite_utils.Database) -> None:
+def _m2_tombstones(db: sqlite3.Connection) -> None:
     # What a feed carried before its entries were pruned: so an old item still in a feed is
     # recognised and not stored again as new.
     db.execute(
@@ -177,7 +185,7 @@ def _m2_tombstones(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m3_pages(db: sqlite_utils.Database) -> None:
+def _m3_pages(db: sqlite3.Connection) -> None:
     # Article pages fetched for feeds with `full_text: true`: never fetched twice.
     db.execute(
         """
@@ -192,13 +200,13 @@ def _m3_pages(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m4_relevant_index(db: sqlite_utils.Database) -> None:
+def _m4_relevant_index(db: sqlite3.Connection) -> None:
     # The digest's queries (a day's relevant entries, the latest positions) read by relevance
     # and time.
     db.execute("CREATE INDEX entries_relevant_first_seen ON entries(relevant, first_seen, id)")
 
 
-def _m5_claims_first_seen(db: sqlite_utils.Database) -> None:
+def _m5_claims_first_seen(db: sqlite3.Connection) -> None:
     # Each claim carries its entry's first-seen time (which never changes), so the digest's
     # "latest position per actor and issue" is one index seek per pair instead of a sort of
     # every claim ever stored (seconds on a year of data).
@@ -235,18 +243,19 @@ FTS_TRIGGERS = {
 }
 
 
-def _create_fts_triggers(db: sqlite_utils.Database) -> None:
+def _create_fts_triggers(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
     for name, sql in FTS_TRIGGERS.items():
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
         db.execute(sql)
 
 
-def _m6_bulk_search_index(db: sqlite_utils.Database) -> None:
+def _m6_bulk_search_index(db: sqlite3.Connection) -> None:
+    # Databases made before m6 have sqlite-utils' row-by-row triggers: replaced.
     _create_fts_triggers(db)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _m1_initial,
     _m2_tombstones,
     _m3_pages,
@@ -373,7 +382,7 @@ class Store:
             )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction():
-                MIGRATIONS[number](self.db)
+                MIGRATIONS[number](self.conn)
                 self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
     @contextlib.contextmanager
@@ -691,7 +700,7 @@ class Store:
         with self.transaction():
             if not self.db.table("entries_fts").exists():
                 self.db.table("entries").enable_fts(["title", "summary", "content"])
-            _create_fts_triggers(self.db)
+            _create_fts_triggers(self.conn)
             self.conn.execute("DELETE FROM fts_pending")
             self.conn.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
 

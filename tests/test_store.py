@@ -321,3 +321,25 @@ def test_search_index_is_written_in_bulk_and_caught_up(store: Store) -> None:
     store.conn.execute("DELETE FROM entries")
     assert store.check() == []
     assert store.search("Geneva") == [] and store.search("Witkoff") == []
+
+
+def test_a_database_from_before_the_bulk_index_is_upgraded(db_path: Path) -> None:
+    # Schema 5 kept the index in step with sqlite-utils' row-by-row triggers and had no
+    # first_seen on claims before m5; m6 swaps the triggers, and what was indexed stays found.
+    with Store(db_path, timezone="UTC") as old:
+        old.sync_feeds([A])
+        ingest(old, A, [(entry("1", title="Medinsky in Istanbul"), relevant(claim()))])
+        old.index_pending()
+        old.conn.execute("DROP TABLE fts_pending")
+        for name in ("entries_ai", "entries_ad", "entries_au"):
+            old.conn.execute(f"DROP TRIGGER {name}")
+        old.db.table("entries").enable_fts(
+            ["title", "summary", "content"], create_triggers=True, replace=True
+        )
+        old.conn.execute("PRAGMA user_version = 5")
+    with Store(db_path, timezone="UTC") as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert [s.entry.title for s in store.search("Medinsky")] == ["Medinsky in Istanbul"]
+        ingest(store, A, [(entry("2", title="Umerov in Geneva"), IRRELEVANT)])
+        assert [s.entry.title for s in store.search("Geneva")] == ["Umerov in Geneva"]
+        assert store.check() == []
