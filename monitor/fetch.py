@@ -236,6 +236,10 @@ class Fetcher:
                 log.debug("response url=%s status=%d", url, response.status_code)
                 if response.status_code in (200, 203):
                     hop.body = await self._read_body(response, hop.headers)
+                elif response.status_code == 304:
+                    # A 304 has no body, but httpcore keeps the connection only for a response
+                    # read to its end: unread, every unchanged feed cost a new connection.
+                    await response.aread()
                 return hop
 
     def _host_slot(self, host: str) -> asyncio.Semaphore:

@@ -65,6 +65,7 @@ class FeedServer:
         self._stopping = threading.Event()
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
+        self.connections = 0  # TCP connections accepted
         self.active = 0
         self.max_active = 0
         self._active_by_host: dict[str, int] = {}
@@ -167,6 +168,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.feed_server._lock:
+            self.server.feed_server.connections += 1
 
     def do_GET(self) -> None:
         self._answer()

@@ -121,6 +121,21 @@ def test_304_sends_both_validators_on_the_wire_and_keeps_them(feed_server: FeedS
     assert sent["if-modified-since"] == lm
 
 
+def test_304s_and_200s_keep_their_connection_alive(feed_server: FeedServer) -> None:
+    # An unchanged poll is all 304s: each used to cost a new connection (httpcore keeps a
+    # connection only for a response read to its end, and a 304's empty body went unread).
+    urls = [feed_server.add(f"/{i}.xml", body=RSS, etag=f'"v{i}"') for i in range(6)]
+    validators = [Validators(f'"v{i}"', None) for i in range(3)] + [Validators()] * 3
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(make_settings(per_host_concurrency=1), clock=lambda: NOW) as f:
+            return [await f.fetch(u, v) for u, v in zip(urls, validators, strict=True)]
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == [FetchStatus.NOT_MODIFIED] * 3 + [FetchStatus.OK] * 3
+    assert feed_server.connections == 1
+
+
 def test_304_keeps_old_validators_when_it_sends_none(feed_server: FeedServer) -> None:
     url = feed_server.add("/a.xml", status=304)
     old = Validators('"v1"', "Mon, 02 Jun 2025 09:00:00 GMT")
