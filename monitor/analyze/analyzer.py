@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from monitor.analyze.claims import Context, Sentence, extract, plan_author_of, prepare
+from monitor.analyze.claims import (
+    Context,
+    Sentence,
+    extract,
+    may_claim,
+    plan_author_of,
+    prepare,
+)
 from monitor.analyze.lexicon import Lexicon, check_extra, load_lexicon
 from monitor.analyze.relevance import judge
 from monitor.analyze.text import detect_lang, normalise, split_sentences
@@ -60,26 +67,31 @@ class Analyzer:
                     raw.append((sent, False))
         sentences: list[Sentence] = []
         background = ""
+        tokenize, match = self.lexicon.tokenizer.tokenize, self.lexicon.match
         for i, (text, is_title) in enumerate(raw):
-            tokens = self.lexicon.tokenizer.tokenize(text, lang)
-            matches = self.lexicon.match(tokens)
-            s = prepare(i, text, tokens, matches, published, is_title)
+            tokens = tokenize(text, lang)
+            s = prepare(i, text, tokens, match(tokens), published, is_title)
             if not is_title:
-                for m in s.marked("recap_block"):
+                markers = s.markers
+                for m in markers.get("recap_block", ()):
                     if m.start < _RECAP_START_TOKENS:
                         background = f"'{m.term.text}' opens background"
                 s.historical = background
                 if not s.historical:
-                    for m in s.marked("recap_start"):
+                    for m in markers.get("recap_start", ()):
                         if m.start < _RECAP_START_TOKENS:
                             s.historical = f"'{m.term.text}' opens a recap"
-                    for m in s.marked("recap"):
+                    for m in markers.get("recap", ()):
                         s.historical = f"'{m.term.text}' restates an old position"
             sentences.append(s)
         return sentences, lang, published
 
-    def _run(self, entry: Entry) -> tuple[Analysis, list[Sentence], str]:
+    def _run(self, entry: Entry, explain: bool = False) -> tuple[Analysis, list[Sentence], str]:
         sentences, lang, published = self._sentences(entry)
+        if not explain and not may_claim(sentences, self.lexicon.cue_groups):
+            # Nothing `extract` could return: the same Analysis without running it.
+            rel = judge(sentences, self.lexicon.relevance, False, 0)
+            return Analysis(rel.relevant, rel.score, rel.evidence, ()), sentences, lang
         ctx = Context(self.lexicon, lang)
         if sentences and sentences[0].is_title:
             ctx.title_issues = list(dict.fromkeys(m.ref for m in sentences[0].issues))
@@ -99,7 +111,7 @@ class Analyzer:
 
     def explain(self, entry: Entry) -> str:
         """A multi-line human explanation of `analyze(entry)`."""
-        analysis, sentences, lang = self._run(entry)
+        analysis, sentences, lang = self._run(entry, explain=True)
         lines = [
             f"entry {entry.id}: {'RELEVANT' if analysis.relevant else 'not relevant'} "
             f"(score {analysis.score:.2f}, language {lang}, rules {self.version})",

@@ -100,6 +100,9 @@ class Sentence:
     tokens: list[Token]
     matches: list[Match]
     is_title: bool = False
+    # `matches` by kind, each in sentence order, none hidden by a blocker (relevance counts
+    # them all). Read-only: `markers` may share its lists.
+    hits: dict[str, list[Match]] = field(default_factory=dict)
     historical: str = ""  # why the sentence is background, or ""
     actors: list[ActorMention] = field(default_factory=list)
     issues: list[Match] = field(default_factory=list)
@@ -113,13 +116,18 @@ class Sentence:
 
 
 def _contained(m: Match, others: list[Match]) -> bool:
-    return any(
-        o is not m
-        and o.start <= m.start
-        and m.end <= o.end
-        and (o.end - o.start) > (m.end - m.start)
-        for o in others
-    )
+    size = m.end - m.start
+    for o in others:  # a plain loop: no generator to set up for these short lists
+        if o.start <= m.start and m.end <= o.end and o.end - o.start > size and o is not m:
+            return True
+    return False
+
+
+def _outermost(ms: list[Match]) -> list[Match]:
+    """`ms` without the hits that a longer one among them contains (a new list)."""
+    if len(ms) < 2:
+        return list(ms)
+    return [m for m in ms if not _contained(m, ms)]
 
 
 def _overlapped(m: Match, blockers: list[Match]) -> bool:
@@ -134,9 +142,23 @@ def _overlapped(m: Match, blockers: list[Match]) -> bool:
 _HIDING = ("negation", "exchange", "scope_end", "conditional", "recap", "recap_start")
 # Markers that a longer cue hides ("only if" is a demand, not a conditional).
 _HIDDEN_BY_CUES = ("conditional", "scope_end", "negation", "purpose", "speech")
+# Kinds with a slot of their own in `Sentence`; every other kind is a marker.
+_SLOTS = frozenset({"cue", "issue", "actor", "reciprocal"})
 
 
 _MIL_ISSUE = Term("issue", "military_limits", "army size")
+
+
+def _by_kind(matches: list[Match]) -> dict[str, list[Match]]:
+    """Hits grouped by kind, each group in sentence order, groups in order of first hit."""
+    kinds: dict[str, list[Match]] = {}
+    for m in matches:
+        group = kinds.get(m.kind)
+        if group is None:
+            kinds[m.kind] = [m]
+        else:
+            group.append(m)
+    return kinds
 
 
 def _army_caps(tokens: list[Token], matches: list[Match]) -> list[Match]:
@@ -179,33 +201,51 @@ def prepare(
     published: date | None,
     is_title: bool,
 ) -> Sentence:
-    """Sort one sentence's lexicon hits into actors, issues, cues and markers."""
+    """Sort one sentence's lexicon hits into actors, issues, cues and markers.
+
+    One pass groups the hits by kind; each rule below then reads only its own kinds, and
+    skips its filter when there is nothing it could filter."""
     s = Sentence(index, text, tokens, matches, is_title)
-    blockers = [m for m in matches if m.kind == "blocker"]
-    kept = [
-        m for m in matches if not (blockers and m.kind != "blocker" and _overlapped(m, blockers))
-    ]
-    issues = [m for m in kept if m.kind == "issue"] + _army_caps(tokens, kept)
-    s.issues = [m for m in issues if not _contained(m, issues)]
-    cues = [m for m in kept if m.kind == "cue"]
-    hiding = [m for m in kept if m.kind in _HIDING]
-    cues = [m for m in cues if not _contained(m, cues) and not _contained(m, hiding)]
-    seen: set[tuple[int, int]] = set()
-    for m in cues:
-        if (m.start, m.end) not in seen:
-            seen.add((m.start, m.end))
-            s.cues.append(m)
-    for m in kept:
-        if m.kind in _HIDDEN_BY_CUES and _contained(m, s.cues):
+    s.hits = kinds = _by_kind(matches)
+    kept = matches
+    blockers = kinds.get("blocker")
+    if blockers:
+        kept = [m for m in matches if m.kind == "blocker" or not _overlapped(m, blockers)]
+        kinds = _by_kind(kept)
+    issues = kinds.get("issue", [])
+    if "mil_force" in kinds:
+        issues = issues + _army_caps(tokens, kept)
+    s.issues = _outermost(issues)
+    cues = kinds.get("cue")
+    if cues:
+        hiding = [m for kind in _HIDING for m in kinds.get(kind, ())]
+        if len(cues) > 1 or hiding:
+            cues = [m for m in cues if not _contained(m, cues) and not _contained(m, hiding)]
+        seen: set[tuple[int, int]] = set()
+        for m in cues:
+            if (m.start, m.end) not in seen:
+                seen.add((m.start, m.end))
+                s.cues.append(m)
+    for kind, ms in kinds.items():
+        if kind in _SLOTS:
             continue
-        if m.kind not in ("cue", "issue", "actor", "reciprocal"):
-            s.markers.setdefault(m.kind, []).append(m)
-    actor_hits = [m for m in kept if m.kind in ("actor", "reciprocal")]
-    actor_hits = [m for m in actor_hits if not _contained(m, actor_hits)]
-    # "drop the NATO bid", "Russian as a state language": the issue wins over the actor.
-    actor_hits = [
-        m for m in actor_hits if not any(i.start <= m.start and m.end <= i.end for i in s.issues)
-    ]
+        if s.cues and kind in _HIDDEN_BY_CUES:
+            ms = [m for m in ms if not _contained(m, s.cues)]
+            if not ms:
+                continue
+        s.markers[kind] = ms
+    if "reciprocal" in kinds:
+        actor_hits = [m for m in kept if m.kind in ("actor", "reciprocal")]
+    else:
+        actor_hits = kinds.get("actor", [])
+    actor_hits = _outermost(actor_hits)
+    if s.issues:
+        # "drop the NATO bid", "Russian as a state language": the issue wins over the actor.
+        actor_hits = [
+            m
+            for m in actor_hits
+            if not any(i.start <= m.start and m.end <= i.end for i in s.issues)
+        ]
     for m in actor_hits:
         t = m.term
         if published is not None and (
@@ -663,6 +703,24 @@ def _drop_purpose(s: Sentence, issues: list[Match]) -> list[Match]:
     if primary and len({m.ref for m in primary}) < len({m.ref for m in issues}):
         return primary
     return issues
+
+
+def may_claim(sentences: list[Sentence], groups: list[CueGroup]) -> bool:
+    """Whether `extract` could find a claim, or a position it filters, in these sentences.
+
+    Both need an issue term in some sentence (the cue's own, the title's or the next
+    sentence's), except a rejection of "a plan or proposal as a whole", which needs a plan
+    noun or a proposal cue. Most news matches neither, and a caller that needs only the
+    claims can then skip `extract` (which would still set speakers and notes, for `explain`).
+    Keep this in step with the issue fallbacks of `_claims_of`."""
+    for s in sentences:
+        if s.issues or "plan_noun" in s.markers:
+            return True
+        for cue in s.cues:
+            group = groups[int(cue.ref)]
+            if group.role == "propose" and group.noun:
+                return True
+    return False
 
 
 def extract(sentences: list[Sentence], ctx: Context, published: date | None) -> list[Claim]:

@@ -24,8 +24,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from importlib import resources
 from itertools import accumulate
+from operator import add, attrgetter
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -107,28 +109,55 @@ class Lexicon:
         reading the lexicon knows get a second pass with that reading."""
         if not tokens:
             return []
-        out = self._match([t.lemma for t in tokens])
-        if any(t.alt for t in tokens):
-            seen = {(m.term, m.start, m.end) for m in out}
-            for m in self._match([t.alt or t.lemma for t in tokens]):
-                if (m.term, m.start, m.end) not in seen:
-                    out.append(m)
-        out.sort(key=lambda m: (m.start, -m.end))
+        lemmas = list(map(_LEMMA, tokens))
+        out = self._match(lemmas)
+        if any(map(_ALT, tokens)):
+            alts = list(map(_ALT, tokens))
+            count = list(accumulate(map(bool, alts), initial=0))
+            second = self._match([a or lemma for a, lemma in zip(alts, lemmas, strict=True)], count)
+            if second:
+                # Terms found on the first reading, by span: hashing a Term is Python code,
+                # and a pair of ints is not.
+                seen: dict[tuple[int, int], list[Term]] = {}
+                for m in out:
+                    seen.setdefault((m.start, m.end), []).append(m.term)
+                out += [m for m in second if m.term not in seen.get((m.start, m.end), ())]
+        # Two stable sorts with C key functions give the order of one sort by (start, -end).
+        out.sort(key=_END, reverse=True)
+        out.sort(key=_START)
         return out
 
-    def _match(self, lemmas: list[str]) -> list[Match]:
-        # Key " a b " starts at the space before token i, at offset starts[i].
-        starts = [0, *accumulate(len(lemma) + 1 for lemma in lemmas)]
+    def _match(self, lemmas: list[str], alt_count: list[int] | None = None) -> list[Match]:
+        """Hits over one reading of a sentence. Given `alt_count` (how many of the first i
+        tokens have their second reading here), only hits that cover such a token: any other
+        hit reads the same lemmas as the first pass, which found it already."""
+        # Key " a b " starts at the space before token i, at offset starts[i]: the lengths of
+        # the lemmas before it plus i spaces (summed with C iterators, no generator).
+        starts = list(map(add, accumulate(map(len, lemmas), initial=0), range(len(lemmas) + 1)))
+        n = len(starts)
         text = " " + " ".join(lemmas) + " "
         out: list[Match] = []
-        for end_char, (start_off, ntok, terms) in self.automaton.iter(text):
+        append = out.append
+        for end_char, (start_off, ntok, meanings) in self.automaton.iter(text):
             begin = end_char - start_off
             first = bisect_left(starts, begin)
-            if first >= len(starts) or starts[first] != begin:
+            if first == n or starts[first] != begin:
                 continue
-            for term in terms:
-                out.append(Match(term, first, first + ntok, term.kind, term.ref))
+            end = first + ntok
+            if alt_count is not None and alt_count[end] == alt_count[first]:
+                continue
+            for term, kind, ref in meanings:
+                append(_new_match((term, first, end, kind, ref)))
         return out
+
+
+# NamedTuple's own constructor is Python code; building the tuple directly costs a third,
+# and the matcher builds one per hit and meaning.
+_new_match = partial(tuple.__new__, Match)
+_LEMMA = attrgetter("lemma")
+_ALT = attrgetter("alt")
+_START = attrgetter("start")
+_END = attrgetter("end")
 
 
 def _rules_text() -> dict[str, bytes]:
@@ -221,7 +250,8 @@ class _Builder:
         automaton = ahocorasick.Automaton()
         for key, terms in self.keys.items():
             ntok = len(key.strip().split(" "))
-            automaton.add_word(key, (len(key) - 1, ntok, tuple(terms)))
+            meanings = tuple((t, t.kind, t.ref) for t in terms)
+            automaton.add_word(key, (len(key) - 1, ntok, meanings))
         automaton.make_automaton()
         return automaton
 

@@ -30,7 +30,10 @@ def _inside(start: int, end: int, spans: list[Match]) -> bool:
 def judge(
     sentences: list[Sentence], params: dict[str, float], has_claims: bool, filtered: int = 0
 ) -> Relevance:
-    """Score one entry's sentences (title first) against the relevance rules."""
+    """Score one entry's sentences (title first) against the relevance rules.
+
+    The hits are read by kind; the topic terms are scored last, once the strongest topic
+    weight of the entry is known."""
     title_w = params["title_weight"]
     topic: dict[str, float] = {}
     look: dict[str, dict[str, float]] = {}
@@ -38,34 +41,37 @@ def judge(
     russia = False
     envoy = False
     strong: set[str] = set()
-    top_weight = max(
-        (m.term.weight for s in sentences for m in s.matches if m.kind == "topic"), default=0.0
-    )
+    topics: list[tuple[Sentence, list[Match]]] = []
     for s in sentences:
         w = title_w if s.is_title else 1.0
-        spans = [m for m in s.matches if m.kind == "topic"]
-        for m in s.matches:
+        hits = s.hits
+        if "topic" in hits:
+            topics.append((s, hits["topic"]))
+        for m in hits.get("lookalike", ()):
             t = m.term
-            if m.kind == "topic":
-                if _inside(m.start, m.end, spans):
-                    continue
-                key = " ".join(tok.lemma for tok in s.tokens[m.start : m.end])
-                topic[key] = max(topic.get(key, 0.0), t.weight * w)
-                if t.weight >= top_weight:
-                    strong.add(key)
-            elif m.kind == "lookalike":
-                group = look.setdefault(t.ref, {})
-                group[t.text] = max(group.get(t.text, 0.0), t.weight * w)
-            elif m.kind == "context" and t.text not in context:
-                context.append(t.text)
-            elif m.kind == "envoy":
-                envoy = True
+            group = look.setdefault(t.ref, {})
+            group[t.text] = max(group.get(t.text, 0.0), t.weight * w)
+        for m in hits.get("context", ()):
+            if m.term.text not in context:
+                context.append(m.term.text)
+        envoy = envoy or "envoy" in hits
         for a in s.actors:
             if a.reciprocal:
                 continue
             if "ukraine" in a.actors and a.text not in context:
                 context.append(a.text)
             russia = russia or "russia" in a.actors
+    top_weight = max((m.term.weight for _s, spans in topics for m in spans), default=0.0)
+    for s, spans in topics:
+        w = title_w if s.is_title else 1.0
+        for m in spans:
+            if len(spans) > 1 and _inside(m.start, m.end, spans):
+                continue
+            t = m.term
+            key = " ".join([tok.lemma for tok in s.tokens[m.start : m.end]])
+            topic[key] = max(topic.get(key, 0.0), t.weight * w)
+            if t.weight >= top_weight:
+                strong.add(key)
     # Overlapping terms ("peace talks" and "talks") both count: longer phrases are stronger.
     topic_sum = min(sum(topic.values()), params["max_topic"])
     look_sum = 0.0

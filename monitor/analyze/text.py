@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any, NamedTuple
+from itertools import chain
+from typing import Any, NamedTuple, cast
 
 # Token flags (bit mask): what the morphology says a token could be.
 NOM = 1  # could be nominative (a subject); always set for English
@@ -50,20 +51,41 @@ _APOSTROPHES = str.maketrans(
         "Ё": "Е",
     }
 )
+_CYRILLIC = re.compile(r"[а-яіїєґ]", re.IGNORECASE)
+# `str.translate` with a dict costs a Python-level look-up per character; most texts hold
+# none of these characters or only a few, so a regex finds them and replaces just those.
+_FOLD = {chr(k): str(v) for k, v in _APOSTROPHES.items()}
+_FOLDED = re.compile("[" + re.escape("".join(_FOLD)) + "]")
 # Latin letters that hide inside Cyrillic words (homoglyphs), mapped to their Cyrillic twins.
 _LAT2CYR = str.maketrans("aceopxiyKMHTBAECOPX", "асеорхіуКМНТВАЕСОРХ")
 _CYR_WORD_WITH_LATIN = re.compile(r"\b(?=\w*[а-яіїєґ])(?=\w*[a-z])\w+\b", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _ABBREV_DOTS = re.compile(r"\b([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")
-_WS = re.compile(r"[ \t\r\f\v]+")
+_ABBREV_HINT = re.compile(r"[A-Z]\.[A-Z]\.")
+# Only runs that change: two or more blanks, or a single blank other than a space.
+_WS = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
 
 
 def normalise(text: str) -> str:
-    """NFKC, one apostrophe and one quote character, ё→е, homoglyphs fixed, "U.S." → "US"."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    if _CYR_WORD_WITH_LATIN.search(text):
-        text = _CYR_WORD_WITH_LATIN.sub(lambda m: m.group(0).translate(_LAT2CYR), text)
-    text = _ABBREV_DOTS.sub(lambda m: "".join(g for g in m.groups() if g), text)
-    return _WS.sub(" ", text).strip()
+    """NFKC, one apostrophe and one quote character, ё→е, homoglyphs fixed, "U.S." → "US".
+
+    Each step runs only where it could change something, found by a scan much cheaper than
+    the step: ASCII text is already NFKC, holds no homoglyphs and only one folded character
+    (the backtick); abbreviations need "X.Y."; blanks need two in a row or a control
+    character (tab, CR, FF, VT are not printable)."""
+    if text.isascii():
+        if "`" in text:
+            text = text.replace("`", "'")
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        text = _FOLDED.sub(lambda m: _FOLD[m.group(0)], text)
+        if _CYRILLIC.search(text) and _LATIN.search(text) and _CYR_WORD_WITH_LATIN.search(text):
+            text = _CYR_WORD_WITH_LATIN.sub(lambda m: m.group(0).translate(_LAT2CYR), text)
+    if _ABBREV_HINT.search(text):
+        text = _ABBREV_DOTS.sub(lambda m: "".join(g for g in m.groups() if g), text)
+    if "  " in text or not text.isprintable():
+        text = _WS.sub(" ", text)
+    return text.strip()
 
 
 _ABBREVIATIONS = frozenset(
@@ -73,7 +95,14 @@ _ABBREVIATIONS = frozenset(
         "prof ст им г гг т тыс тис млн млрд руб грн ул просп обл р см напр др пр",
     )
 )
-_BOUNDARY = re.compile(r'([.!?…]+)(["\')\]]*)\s+(?=["(\[]?[A-ZА-ЯІЇЄҐ0-9])|\n+')
+# A boundary: a run of end punctuation, closing quotes or brackets, blanks and the capital or
+# digit that opens the next sentence; or line breaks. The pattern opens with the character
+# class that every boundary starts with, which lets the regex engine skip straight to those
+# characters; group 1 is the rest of the punctuation run (None for line breaks), group 2 the
+# closing quotes. Possessive quantifiers drop backtracking that could never succeed.
+_BOUNDARY = re.compile(
+    r'[.!?…\n](?:(?<=\n)\n*|([.!?…]*+)(["\')\]]*+)\s++(?=["(\[]?[A-ZА-ЯІЇЄҐ0-9]))'
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -81,12 +110,13 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
-        if m.group(1) == ".":
+        rest = m.group(1)
+        if rest == "" and text[m.start()] == ".":  # a single full stop
             before = text[start : m.start()].rsplit(None, 1)
             last = before[-1].lower() if before else ""
             if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
                 continue
-        end = m.end(2) if m.group(1) else m.start()
+        end = m.end(2) if rest is not None else m.start()
         piece = text[start:end].strip()
         if piece:
             out.append(piece)
@@ -97,14 +127,18 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+# Words, numbers ("1,000", "1 000", "2.5", "600k") and punctuation. The alternatives start
+# on disjoint characters, so their order changes no token: words, the most frequent, come
+# first, and their quantifiers are possessive (nothing after them could make them give
+# back); this halves the cost of the scan.
 _TOKEN = re.compile(
-    r"\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,])|\d+(?:[.,]\d+)?[kK]?"
-    r"|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:?!()\-\"]"
+    r"[^\W\d_]++(?:'[^\W\d_]++)*+"
+    r"|\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,])|\d+(?:[.,]\d+)?[kK]?"
+    r"|[,;:?!()\-\"]"
 )
 PUNCT = frozenset(',;:?!()-"')
 _THOUSANDS = re.compile(r"^\d{1,3}(?:[, ]\d{3})+$")
 
-_CYRILLIC = re.compile(r"[а-яіїєґ]", re.IGNORECASE)
 _UK_ONLY = re.compile(r"[іїєґ]", re.IGNORECASE)
 _RU_ONLY = re.compile(r"[ыэъ]", re.IGNORECASE)
 
@@ -308,31 +342,64 @@ def lemma_word(word: str, lang: str) -> tuple[tuple[str, ...], int]:
 _INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _HYPHEN_MARK = "\u2010"
 _TOKEN_MARKED = re.compile(_TOKEN.pattern + "|" + _HYPHEN_MARK)
+# The same tokens for a sentence that was ASCII before hyphens were marked: Unicode classes
+# narrowed to ASCII (letters, digits) become bitmaps, which scan about twice as fast.
+_TOKEN_MARKED_ASCII = re.compile(
+    r"[A-Za-z]++(?:'[A-Za-z]++)*+"
+    r"|[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?: [0-9]{3})+(?![0-9,])"
+    r"|[0-9]+(?:[.,][0-9]+)?[kK]?"
+    r'|[,;:?!()\-"]|' + _HYPHEN_MARK
+)
+
+
+# A token never spans whitespace, except a number grouped with spaces ("1 000").
+_SPACED_NUMBER = re.compile(r"\d \d")
 
 
 class Tokenizer:
     """Tokenises and lemmatises sentences. Where pymorphy3 offers several lemmas for a word
     ("мирного": мирне or мирний), the first one that the lexicon uses wins, and a second one
-    it also uses is kept as `alt`: the lexicon's vocabulary disambiguates. Tokens per word
-    are cached (bounded), so a sentence costs one regex pass and a dictionary look-up per
-    word."""
+    it also uses is kept as `alt`: the lexicon's vocabulary disambiguates.
+
+    Tokens are cached (bounded, one table per language so that a look-up needs no key tuple)
+    per word and per whitespace-delimited chunk of a sentence ("talks,", "(AP)"): a sentence
+    whose chunks were all seen before costs a split and a dictionary look-up per chunk, and
+    the regex scan, the costliest step, runs only on new chunks. Chunks vary more than words
+    (punctuation, numbers), so their table holds a quarter as many: a few MB at most, enough
+    for a day of news."""
 
     def __init__(
         self, vocabulary: dict[str, frozenset[str]] | None = None, cache_size: int = 200_000
     ):
         self.vocabulary = vocabulary or {}
         self.cache_size = cache_size
-        self._cache: dict[tuple[str, str], tuple[Token, ...]] = {}
+        self._words: dict[str, dict[str, tuple[Token, ...]]] = {}
+        self._chunks: dict[str, dict[str, tuple[Token, ...]]] = {}
+
+    def _remember(
+        self,
+        tables: dict[str, dict[str, tuple[Token, ...]]],
+        limit: int,
+        lang: str,
+        key: str,
+        value: tuple[Token, ...],
+    ) -> tuple[Token, ...]:
+        if sum(map(len, tables.values())) >= limit:
+            for table in tables.values():
+                table.clear()
+        tables.setdefault(lang, {})[key] = value
+        return value
 
     def word(self, surface: str, lang: str) -> tuple[Token, ...]:
-        """The token(s) of one word; two for "won't" ("will", "not")."""
-        key = (surface, lang)
-        hit = self._cache.get(key)
+        """The token(s) of one word or punctuation mark; two for "won't" ("will", "not")."""
+        hit = self._words.setdefault(lang, {}).get(surface)
         if hit is not None:
             return hit
         low = surface.lower()
         result: tuple[Token, ...]
-        if surface in ("US", "USA"):
+        if surface in PUNCT:
+            result = (Token(surface, surface, 0, 0, 0),)
+        elif surface in ("US", "USA"):
             result = (Token(low, "usa", NOM | UPPER, 0, 0),)
         elif low[0].isdigit():
             number = low.replace(",", "").replace(" ", "") if _THOUSANDS.match(low) else low
@@ -348,29 +415,44 @@ class Tokenizer:
                 result = (Token(low, first, flags, 0, 0), Token(low, second, flags, 0, 0))
             else:
                 result = (Token(low, lemma, flags, 0, 0, alt),)
-        if len(self._cache) >= self.cache_size:
-            self._cache.clear()
-        self._cache[key] = result
-        return result
+        return self._remember(self._words, self.cache_size, lang, surface, result)
 
     def tokenize(self, sentence: str, lang: str) -> list[Token]:
         """Tokens of a sentence with lemmas; a hyphen inside a word joins nothing: the word
         before it is flagged HYPH ("US-backed") and the parts are separate tokens."""
-        if "-" in sentence:
-            sentence = _INNER_HYPHEN.sub(_HYPHEN_MARK, sentence)
+        if _SPACED_NUMBER.search(sentence):
+            return self._scan(sentence, lang)[0]
+        chunks = sentence.split()
+        found = list(map(self._chunks.setdefault(lang, {}).get, chunks))
+        if not all(found):  # new chunks (or chunks without a token, such as ".")
+            for i, hit in enumerate(found):
+                if hit is None:
+                    tokens, flags_before = self._scan(chunks[i], lang)
+                    if flags_before:  # "_-x": the hyphen flags the chunk before, scan it all
+                        return self._scan(sentence, lang)[0]
+                    chunk = tuple(tokens)
+                    found[i] = self._remember(
+                        self._chunks, self.cache_size // 4, lang, chunks[i], chunk
+                    )
+        return list(chain.from_iterable(cast("list[tuple[Token, ...]]", found)))  # all filled
+
+    def _scan(self, text: str, lang: str) -> tuple[list[Token], bool]:
+        """Tokens of `text` by the regex, and whether a hyphen came before its first token
+        (in a longer text, it would flag the token before `text`)."""
+        pattern = _TOKEN_MARKED_ASCII if text.isascii() else _TOKEN_MARKED
+        if "-" in text:
+            text = _INNER_HYPHEN.sub(_HYPHEN_MARK, text)
         tokens: list[Token] = []
-        extend = tokens.extend
-        word = self.word
-        for surface in _TOKEN_MARKED.findall(sentence):
-            if surface in PUNCT:
-                tokens.append(Token(surface, surface, 0, 0, 0))
-            elif surface == _HYPHEN_MARK:
-                if tokens:
-                    last = tokens[-1]
-                    tokens[-1] = last._replace(flags=last.flags | HYPH)
+        flags_before = False
+        for surface in pattern.findall(text):
+            if surface != _HYPHEN_MARK:
+                tokens.extend(self.word(surface, lang))
+            elif tokens:
+                last = tokens[-1]
+                tokens[-1] = last._replace(flags=last.flags | HYPH)
             else:
-                extend(word(surface, lang))
-        return tokens
+                flags_before = True
+        return tokens, flags_before
 
 
 _PLAIN = Tokenizer()
