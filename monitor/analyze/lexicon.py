@@ -36,6 +36,10 @@ import yaml
 from monitor.analyze.text import PUNCT, Token, Tokenizer, lemmatise_term
 from monitor.models import ACTORS, ISSUES
 
+# libyaml's parser when PyYAML has it (the rules load in every parse worker): the same safe
+# loader, five times faster.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Bump when the code's reading of the rules changes, so `reclassify` sees a new version.
 ANALYZER_VERSION = "3"
 LANGS = ("en", "uk", "ru")
@@ -270,7 +274,7 @@ def load_lexicon(extra: Mapping[str, object] | None = None) -> Lexicon:
     problems = check_extra(extra)
     if problems:
         raise ValueError("; ".join(problems))
-    docs = {name: yaml.safe_load(data) for name, data in _rules_text().items()}
+    docs = {name: yaml.load(data, Loader=_YAML_LOADER) for name, data in _rules_text().items()}
     b = _Builder()
 
     actors = docs["actors.yaml"]
@@ -371,7 +375,7 @@ def load_lexicon(extra: Mapping[str, object] | None = None) -> Lexicon:
 
 def load_known_positions() -> list[tuple[str, str, str, str, date]]:
     """(actor, stance, issue, detail, date) from known_positions.yaml (reads package data)."""
-    doc = yaml.safe_load(_known_positions_text())
+    doc = yaml.load(_known_positions_text(), Loader=_YAML_LOADER)
     out: list[tuple[str, str, str, str, date]] = []
     for p in doc["positions"]:
         d = _date(p["date"])
