@@ -120,7 +120,7 @@ def report(concurrency: int) -> dict[str, Any]:
         for client, m in r["clients"].items():
             first, again = m["first"], m["unchanged"]
             cycle = m.get("changed", {}).get("wall_s")
-            polls = [first, again, *(m[k] for k in ("changed",) if k in m)]
+            runs = [first, again, *(m[k] for k in ("changed",) if k in m)]
             bound = (
                 int(r["feeds"]) / concurrency * r["latency_s"]
                 if client == "monitor" and r["latency_s"]
@@ -130,8 +130,8 @@ def report(concurrency: int) -> dict[str, Any]:
                 f"{r['feeds']:>6} {client:>9} {first['wall_s']:>8.2f} {first['cpu_s']:>6.2f} "
                 f"{again['wall_s']:>11.2f} {again['pct_304']:>6.1f} "
                 f"{'-' if cycle is None else f'{cycle:.2f}':>9} "
-                f"{max(p['peak_rss_mb'] for p in polls):>7.1f} "
-                f"{max(p['peak_tree_mb'] for p in polls):>7.1f} "
+                f"{max(p['peak_rss_mb'] for p in runs):>7.1f} "
+                f"{max(p['peak_tree_mb'] for p in runs):>7.1f} "
                 f"{first['bytes'] / 1e6:>8.2f} {bound if bound is None else round(bound, 2)!s:>7}"
             )
             rows.append({"feeds": r["feeds"], "client": client, "bound_s": bound, **m})
