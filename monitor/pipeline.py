@@ -120,7 +120,7 @@ def run_once(
     import monitor.parse  # noqa: F401  (before the fork, so that the workers share it)
 
     # The workers are forked here, before the event loop and its threads exist.
-    with _parse_workers(analyzer, len(todo)) as workers:
+    with _parse_workers(_preloaded(analyzer, todo), len(todo)) as workers:
         poller.workers = workers
         outcomes.extend(asyncio.run(poller.poll(todo)))
     store.index_pending()
@@ -128,6 +128,18 @@ def run_once(
     finished = clock()
     outcomes.sort(key=lambda o: (o.name, o.url))
     return RunSummary(tuple(outcomes), started, finished)
+
+
+def _preloaded(analyzer: AnalyzerSource, todo: Sequence[FeedState]) -> AnalyzerSource:
+    """The analyzer itself, loaded now, when the run is sure to need it: a feed never fetched
+    before has nothing but new entries. Loaded before the workers fork, they share it
+    copy-on-write instead of each loading it (0.4 s of CPU per worker, on the cores that parse).
+    Otherwise the loader, so that a run of 304s never loads the rules."""
+    from monitor.analyze import Analyzer
+
+    if isinstance(analyzer, Analyzer) or all(f.last_success is not None for f in todo):
+        return analyzer
+    return analyzer()
 
 
 def _version_of(analyzer: AnalyzerSource, config: Config) -> str:

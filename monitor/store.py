@@ -925,8 +925,9 @@ class Store:
         claims: dict[str, list[Claim]] = {}
         for r in self._rows(
             """SELECT c.entry_id, c.actor, c.stance, c.issue, c.target, c.detail, c.evidence
-               FROM claims c JOIN entries e ON e.id = c.entry_id
-               WHERE e.relevant = 1 AND e.first_seen >= ? ORDER BY c.entry_id, c.seq""",
+               FROM claims c WHERE c.entry_id IN (
+                 SELECT id FROM entries WHERE relevant = 1 AND first_seen >= ?)
+               ORDER BY c.entry_id, c.seq""",
             [to_text(since)],
         ):
             claims.setdefault(r["entry_id"], []).append(
