@@ -151,8 +151,7 @@ def test_parse_clock_and_size() -> None:
 def test_duplicate_keys_are_an_error_with_their_line(tmp_path: Path) -> None:
     found = problems(tmp_path, "feeds:\n  - url: https://a.org/x\n    url: https://a.org/y\n")
     assert found == [
-        f"{tmp_path / 'feeds.yaml'}:3: YAML syntax error: "
-        "duplicate key 'url' (first on line 2)"
+        f"{tmp_path / 'feeds.yaml'}:3: YAML syntax error: duplicate key 'url' (first on line 2)"
     ]
 
 
