@@ -758,29 +758,9 @@ class Store:
 
     def _insert_entries(self, items: Sequence[tuple[Entry, Analysis]], stamp: str | None) -> None:
         self.conn.executemany(
-            """INSERT INTO entries(id, url, title, summary, content, author, published, updated,
-                 lang, fingerprint, first_seen, changed, relevant, score, evidence)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                (
-                    entry.id,
-                    entry.url,
-                    entry.title,
-                    entry.summary,
-                    entry.content,
-                    entry.author,
-                    to_text(entry.published),
-                    to_text(entry.updated),
-                    entry.lang,
-                    entry.fingerprint,
-                    stamp,
-                    stamp,
-                    int(analysis.relevant),
-                    analysis.score,
-                    json.dumps(list(analysis.evidence), ensure_ascii=False),
-                )
-                for entry, analysis in items
-            ],
+            f"""INSERT INTO entries({_ENTRY_COLUMNS}, id, first_seen)
+               VALUES ({", ".join("?" * (len(_ENTRY_COLUMNS.split(",")) + 2))})""",
+            [(*_entry_values(e, a, stamp), e.id, stamp) for e, a in items],
         )
         for entry, analysis in items:
             if analysis.claims:
@@ -794,22 +774,7 @@ class Store:
                  author = ?, published = coalesce(?, published), updated = ?, lang = ?,
                  fingerprint = ?, changed = ?, relevant = ?, score = ?, evidence = ?
                WHERE id = ?""",
-            [
-                entry.url,
-                entry.title,
-                entry.summary,
-                entry.content,
-                entry.author,
-                to_text(entry.published),
-                to_text(entry.updated),
-                entry.lang,
-                entry.fingerprint,
-                stamp,
-                int(analysis.relevant),
-                analysis.score,
-                json.dumps(list(analysis.evidence), ensure_ascii=False),
-                entry_id,
-            ],
+            [*_entry_values(entry, analysis, stamp), entry_id],
         )
         first_seen = self.conn.execute(
             "SELECT first_seen FROM entries WHERE id = ?", [entry_id]
@@ -1100,6 +1065,31 @@ class Store:
                  WHERE enabled = 1)"""
         ).fetchone()
         return {"entries": row[0], "relevant": row[1], "claims": row[2], "feeds": row[3]}
+
+
+_ENTRY_COLUMNS = (
+    "url, title, summary, content, author, published, updated, lang, fingerprint, changed, "
+    "relevant, score, evidence"
+)
+
+
+def _entry_values(entry: Entry, analysis: Analysis, stamp: str | None) -> tuple[Any, ...]:
+    """An entry's stored fields with its analysis, in the order of _ENTRY_COLUMNS."""
+    return (
+        entry.url,
+        entry.title,
+        entry.summary,
+        entry.content,
+        entry.author,
+        to_text(entry.published),
+        to_text(entry.updated),
+        entry.lang,
+        entry.fingerprint,
+        stamp,
+        int(analysis.relevant),
+        analysis.score,
+        json.dumps(list(analysis.evidence), ensure_ascii=False),
+    )
 
 
 def _day_start(moment: datetime, zone: ZoneInfo) -> datetime:
