@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import write_json  # noqa: E402
 from monitor.analyze import Analyzer  # noqa: E402
 from monitor.models import Entry  # noqa: E402
 
@@ -142,12 +143,11 @@ def main() -> int:
         "machine": platform.machine(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(
         f"analyze: {rate:,.0f} entries/s on one core ({len(entries)} entries, "
         f"{chars:.0f} chars each, {elapsed:.2f}s; {relevant} relevant, {claims} claims)"
     )
+    write_json(Path(args.out), result)
     return 0
 
 

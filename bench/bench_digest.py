@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
 import random
 import shutil
 import sqlite3
@@ -47,7 +45,7 @@ from bench.bench_poll import write_config as write_poll_config  # noqa: E402
 from bench.feedfarm import _GENERAL_WORDS as FARM_GENERAL_WORDS  # noqa: E402
 from bench.feedfarm import _WORDS as FARM_TALKS_WORDS  # noqa: E402
 from bench.feedfarm import feed_url, start_farm_subprocess  # noqa: E402
-from bench.measure import run_measured  # noqa: E402
+from bench.measure import run_measured, write_json  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
 DAY = date(2025, 6, 2)
@@ -314,9 +312,7 @@ def main() -> None:
             f"{first['wall_s']:.2f}s ({first['cpu_s']:.2f}s CPU), unchanged {again['wall_s']:.2f}s "
             f"({again['pct_304']:.0f}% 304)"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"written {os.path.relpath(args.out)}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import math
 import os
 import statistics
@@ -43,6 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.feedfarm import _WORDS as FARM_TALKS_WORDS  # noqa: E402
 from bench.feedfarm import TALKS_SHARE, render_feed  # noqa: E402
+from bench.measure import write_json  # noqa: E402
 from monitor.analyze import Analyzer  # noqa: E402
 from monitor.models import Entry  # noqa: E402
 
@@ -209,9 +209,7 @@ def main() -> None:
         )
     cost = report["import"]
     print(f"import {report['stories_module']}: {cost['seconds']:.3f} s, {cost['peak_rss_mb']} MB")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"written {os.path.relpath(args.out)}")
+    write_json(args.out, report)
 
 
 if __name__ == "__main__":

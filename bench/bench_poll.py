@@ -26,8 +26,6 @@ Prints a table and writes JSON (default bench/results/poll.json).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -43,7 +41,7 @@ from bench.feedfarm import (  # noqa: E402
     feed_url,
     start_farm_subprocess,
 )
-from bench.measure import run_measured  # noqa: E402
+from bench.measure import run_measured, write_json  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
 PEERS = {
@@ -205,9 +203,7 @@ def main() -> None:
     args = p.parse_args()
     print(HEADER, flush=True)
     rows = [run(args, n) for n in args.feeds]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    print(f"written {os.path.relpath(args.out)}")
+    write_json(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ rules) and bookkeeping. Median wall time of `--runs` runs each, as subprocesses.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sqlite3
 import statistics
 import sys
@@ -25,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.bench_poll import write_config  # noqa: E402
-from bench.measure import run_measured  # noqa: E402
+from bench.measure import run_measured, write_json  # noqa: E402
 
 MONITOR = Path(sys.executable).parent / "monitor"
 
@@ -78,9 +76,7 @@ def main() -> None:
     print(f"{'command':<40} {'wall s':>7} {'cpu s':>6} {'rss MB':>7}")
     for name, m in results.items():
         print(f"{name:<40} {m['wall_s']:>7.3f} {m['cpu_s']:>6.3f} {m['peak_rss_mb']:>7.1f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"written {os.path.relpath(args.out)}")
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ bound) are read 20 times a second from /proc/PID/status. Linux only.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import subprocess
@@ -24,6 +25,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write a benchmark's results (creating bench/results/) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"written {os.path.relpath(path)}")
 
 
 def _children(pid: int) -> list[int]:

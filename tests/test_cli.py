@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,27 +14,14 @@ import pytest
 
 from monitor.store import poll_lock
 from tests.feedserver import FeedServer
+from tests.ops_helpers import MONITOR, monitor
 from tests.rss import TALKS, rss
-
-MONITOR = Path(sys.executable).parent / "monitor"
 
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     with FeedServer() as s:
         yield s
-
-
-def monitor(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
-    return subprocess.run(
-        [str(MONITOR), "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def write_config(tmp_path: Path, urls: list[str], settings: str = "") -> Path:
