@@ -23,11 +23,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.errors import LockHeld, StoreError
-
-# sqlite-utils (its full-text search and table helpers) is imported where it is used: importing
-# it costs about 0.15 s, more than a whole 304-only poll spends on the database.
-if TYPE_CHECKING:
-    import sqlite_utils
 from monitor.models import (
     Analysis,
     Claim,
@@ -39,6 +34,11 @@ from monitor.models import (
     StoredEntry,
     Validators,
 )
+
+# sqlite-utils (its full-text search and table helpers) is imported where it is used: importing
+# it costs about 0.15 s, more than a whole 304-only poll spends on the database.
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # --- time as text --------------------------------------------------------------------------
 # Times are stored as UTC ISO 8601 text with a Z, at second resolution, so that text order
@@ -723,22 +723,19 @@ class Store:
     def pages(self, urls: Sequence[str]) -> dict[str, Page]:
         """The cached article page of each of `urls` that has one."""
         out: dict[str, Page] = {}
-        for start in range(0, len(urls), 500):
-            chunk = list(urls[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for r in self._rows(
-                f"""SELECT url, fetched, status, text, error, attempts FROM pages
-                    WHERE url IN ({marks})""",
-                chunk,
-            ):
-                out[r["url"]] = Page(
-                    url=r["url"],
-                    fetched=_required(r["fetched"]),
-                    status=r["status"],
-                    text=r["text"],
-                    error=r["error"],
-                    attempts=int(r["attempts"]),
-                )
+        for url, fetched, status, text, error, attempts in self._chunked(
+            """SELECT url, fetched, status, text, error, attempts FROM pages
+               WHERE url IN ({marks})""",
+            urls,
+        ):
+            out[url] = Page(
+                url=url,
+                fetched=_required(fetched),
+                status=status,
+                text=text,
+                error=error,
+                attempts=int(attempts),
+            )
         return out
 
     def has_pages(self) -> bool:
@@ -976,32 +973,27 @@ class Store:
         if not rows:
             return []
         ids = [r["id"] for r in rows]
-        marks = ",".join("?" * len(ids))
         feeds: dict[str, list[str]] = {i: [] for i in ids}
-        for entry_id, name in self.conn.execute(
-            f"""SELECT s.entry_id, f.name FROM sightings s JOIN feeds f ON f.url = s.feed_url
-                WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
-            ids,
-        ).fetchall():
-            feeds[entry_id].append(name)
-        claims: dict[str, list[tuple[Claim, str]]] = {i: [] for i in ids}
-        for r in self._rows(
-            f"""SELECT c.*, l.first_reported FROM claims c LEFT JOIN ledger l
-                  ON l.actor = c.actor AND l.stance = c.stance AND l.issue = c.issue
-                  AND l.detail = c.detail
-                WHERE c.entry_id IN ({marks}) ORDER BY c.entry_id, c.seq""",
+        for entry_id, name in self._chunked(
+            """SELECT s.entry_id, f.name FROM sightings s JOIN feeds f ON f.url = s.feed_url
+               WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
             ids,
         ):
-            claim = Claim(
-                actor=r["actor"],
-                stance=r["stance"],
-                issue=r["issue"],
-                target=r["target"],
-                detail=r["detail"],
-                evidence=r["evidence"],
-                reasons=tuple(json.loads(r["reasons"])),
-            )
-            claims[r["entry_id"]].append((claim, r["first_reported"]))
+            feeds[entry_id].append(name)
+        claims: dict[str, list[tuple[Claim, str]]] = {i: [] for i in ids}
+        for row in self._chunked(
+            """SELECT c.entry_id, c.actor, c.stance, c.issue, c.target, c.detail,
+                     c.evidence, c.reasons, l.first_reported
+                   FROM claims c LEFT JOIN ledger l
+                     ON l.actor = c.actor AND l.stance = c.stance AND l.issue = c.issue
+                     AND l.detail = c.detail
+                   WHERE c.entry_id IN ({marks}) ORDER BY c.entry_id, c.seq""",
+            ids,
+        ):
+            entry_id, actor, stance, issue, target, detail, evidence, reasons, first = row
+            why = tuple(json.loads(reasons))
+            claim = Claim(actor, stance, issue, target, detail, evidence, why)
+            claims[entry_id].append((claim, first))
         out = []
         for r in rows:
             first_seen = _required(r["first_seen"])
@@ -1030,16 +1022,13 @@ class Store:
     def sources_of(self, entry_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None]]]:
         """entry id → (feed name, link) of every feed that carried it."""
         out: dict[str, list[tuple[str, str | None]]] = {i: [] for i in entry_ids}
-        for chunk_start in range(0, len(entry_ids), 500):
-            chunk = list(entry_ids[chunk_start : chunk_start + 500])
-            marks = ",".join("?" * len(chunk))
-            for entry_id, name, url in self.conn.execute(
-                f"""SELECT s.entry_id, f.name, e.url FROM sightings s
-                    JOIN feeds f ON f.url = s.feed_url JOIN entries e ON e.id = s.entry_id
-                    WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
-                chunk,
-            ).fetchall():
-                out[entry_id].append((name, url))
+        for entry_id, name, url in self._chunked(
+            """SELECT s.entry_id, f.name, e.url FROM sightings s
+               JOIN feeds f ON f.url = s.feed_url JOIN entries e ON e.id = s.entry_id
+               WHERE s.entry_id IN ({marks}) ORDER BY s.first_seen, f.name""",
+            entry_ids,
+        ):
+            out[entry_id].append((name, url))
         return out
 
     def latest_positions(self, until: datetime) -> list[dict[str, Any]]:
