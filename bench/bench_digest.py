@@ -297,9 +297,10 @@ def main() -> None:
         }
         if args.poll_feeds:
             result["polls"] = time_polls(directory, database, args.poll_feeds)
+    made = f"built in {build_s}s" if build_s is not None else "reused"
     print(
         f"digest of {args.day_entries:,} entries in a {args.entries:,}-entry database "
-        f"({result['database_mb']} MB, built in {build_s}s): {result['digest_wall_s']:.2f}s wall "
+        f"({result['database_mb']} MB, {made}): {result['digest_wall_s']:.2f}s wall "
         f"(median of {args.runs}), {result['digest_cpu_s']:.2f}s CPU, "
         f"{result['peak_rss_mb']} MB; in process: gather {result['gather_s']}s, "
         f"render+write {result['render_write_s']}s ({result['relevant_entries']} relevant)\n"
