@@ -20,6 +20,7 @@ headers; this module turns them into typed records and never raises on what a fe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -138,6 +139,28 @@ _JSON_TYPES = ("application/feed+json", "application/json")
 # That module does not exist, and a failed import is never cached: each parse searched sys.path
 # again, behind the import lock (9% of a 300-feed poll's samples). Expat is what it falls back to.
 feedparser.api.PREFERRED_XML_PARSERS[:] = []
+
+
+# feedparser joins the document's base URI with the element's at every start tag
+# (`make_safe_absolute_uri(self.baseuri, baseuri)`, almost always the same two strings): a
+# quarter of its time on a 30-item feed (7.8 to 5.7 ms). The function is pure; short arguments
+# are memoised, so a hostile document's long `xml:base` values are never kept.
+_MEMO_URI_CHARS = 2048
+
+
+@functools.lru_cache(maxsize=64)
+def _memo_safe_absolute_uri(base: str, rel: str) -> str:
+    return str(_safe_absolute_uri(base, rel))
+
+
+def _fast_safe_absolute_uri(base: Any, rel: Any = None) -> Any:
+    if isinstance(base, str) and isinstance(rel, str) and len(base) + len(rel) <= _MEMO_URI_CHARS:
+        return _memo_safe_absolute_uri(base, rel)
+    return _safe_absolute_uri(base, rel)
+
+
+_safe_absolute_uri = feedparser.urls.make_safe_absolute_uri
+feedparser.mixin.make_safe_absolute_uri = _fast_safe_absolute_uri
 
 _HTML_SNIFF = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]")
 _FEED_SNIFF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|rdf|channel)[\s>/]")

@@ -7,17 +7,21 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from monitor.models import Entry, ParsedFeed
 from monitor.parse import (
     MAX_TITLE,
+    _memo_safe_absolute_uri,
+    _safe_absolute_uri,
     canonical_url,
     entry_key,
     html_to_text,
     normalise_lang,
     parse_feed,
 )
+from tests.corpus import data_files
 
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 RSS = {"content-type": "application/rss+xml"}
@@ -504,3 +508,36 @@ def test_any_prefix_of_a_feed_parses_without_raising(cut: int) -> None:
         feed = parse_feed(body, {}, feed_url="https://feeds.example.org/x")
         assert all(isinstance(e, Entry) and e.id for e in feed.entries)
         assert feed.problem is not None or len(body) == len((FEEDS / name).read_bytes())
+
+
+_XML_BASE_FILES = [p for p in data_files() if b"xml:base" in p.read_bytes()]
+
+
+@pytest.mark.skipif(not _XML_BASE_FILES, reason="the shared corpus is absent")
+def test_memoised_base_uri_gives_feedparsers_own_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """feedparser's per-tag base-URI join is memoised; on every corpus document that sets
+    `xml:base`, the parse is the same as with feedparser's own function."""
+
+    def parse_all() -> list[ParsedFeed]:
+        return [
+            parse_feed(p.read_bytes(), {}, feed_url="http://example.com/feeds/x.xml")
+            for p in _XML_BASE_FILES
+        ]
+
+    memoised = parse_all()
+    monkeypatch.setattr(feedparser.mixin, "make_safe_absolute_uri", _safe_absolute_uri)
+    assert parse_all() == memoised
+
+
+def test_long_base_uris_are_not_memoised() -> None:
+    base = "http://example.com/" + "a" * 5000 + "/"
+    doc = (
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{base}"><title>t</title>'
+        '<entry><id>x</id><title>Talks</title><link href="n/1"/></entry></feed>'
+    ).encode()
+    _memo_safe_absolute_uri.cache_clear()
+    parsed = parse_feed(doc, {}, feed_url="http://example.com/feed")
+    assert parsed.entries[0].url == base + "n/1"
+    assert _memo_safe_absolute_uri.cache_info().currsize == 0
