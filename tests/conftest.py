@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,3 +17,17 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def lexicon_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The analyzer's lexicon cache (monitor/analyze/lexicon_cache.py) in a temp dir for the
+    whole session, and in the commands that tests run: no test writes to the real home."""
+    path = tmp_path_factory.mktemp("lexicon-cache")
+    before = os.environ.get("MONITOR_CACHE_DIR")
+    os.environ["MONITOR_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        del os.environ["MONITOR_CACHE_DIR"]
+    else:
+        os.environ["MONITOR_CACHE_DIR"] = before

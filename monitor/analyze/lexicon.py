@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import ahocorasick
 import yaml
 
+from monitor.analyze import lexicon_cache
 from monitor.analyze.text import PUNCT, Token, Tokenizer, lemmatise_term
 from monitor.models import ACTORS, ISSUES
 
@@ -268,12 +269,51 @@ def _date(value: object) -> date | None:
     return date.fromisoformat(str(value))
 
 
+class _Built(NamedTuple):
+    """What building the rules produces, as the lexicon cache stores it: no caches of any
+    tokenizer, nothing tied to a process."""
+
+    automaton: Any
+    vocabulary: dict[str, frozenset[str]]
+    cue_groups: list[CueGroup]
+    relevance: dict[str, float]
+    keys: int
+    sources: dict[str, int]
+
+
 def load_lexicon(extra: Mapping[str, object] | None = None) -> Lexicon:
     """Load the packaged rules (reads package data) and merge `extra`; raises ValueError on a
-    bad `extra` (see `check_extra`)."""
+    bad `extra` (see `check_extra`). The built lexicon comes from the cache when one was saved
+    for the same rules, code and libraries, else is built and saved (see lexicon_cache.py)."""
     problems = check_extra(extra)
     if problems:
         raise ValueError("; ".join(problems))
+    version = rules_version(extra)
+    cache_key = _cache_key(version, extra)
+    built = lexicon_cache.load(cache_key) if cache_key else None
+    if not isinstance(built, _Built):  # none, or an object of another shape
+        built = _build(extra)
+        if cache_key:
+            lexicon_cache.save(cache_key, built)
+    return Lexicon(
+        automaton=built.automaton,
+        tokenizer=Tokenizer(dict(built.vocabulary)),
+        cue_groups=built.cue_groups,
+        relevance=built.relevance,
+        version=version,
+        keys=built.keys,
+        sources=built.sources,
+    )
+
+
+def _cache_key(version: str, extra: Mapping[str, object] | None) -> str | None:
+    """The lexicon cache's key for the rules `version` with `extra` (None: no cache)."""
+    return lexicon_cache.key(version, json.dumps(extra or {}, default=str, ensure_ascii=False))
+
+
+def _build(extra: Mapping[str, object] | None) -> _Built:
+    """Build the rules and `extra` (checked) into a lexicon's parts: reads package data,
+    lemmatises every term (pymorphy3 for uk/ru)."""
     docs = {name: yaml.load(data, Loader=_YAML_LOADER) for name, data in _rules_text().items()}
     b = _Builder()
 
@@ -362,12 +402,11 @@ def load_lexicon(extra: Mapping[str, object] | None = None) -> Lexicon:
             "max_topic",
         )
     }
-    return Lexicon(
+    return _Built(
         automaton=b.build(),
-        tokenizer=Tokenizer({lang: frozenset(words) for lang, words in b.vocabulary.items()}),
+        vocabulary={lang: frozenset(words) for lang, words in b.vocabulary.items()},
         cue_groups=groups,
         relevance=params,
-        version=rules_version(extra),
         keys=len(b.keys),
         sources=b.sources,
     )
