@@ -3,7 +3,7 @@ time it uses is `entry.published`); `Analyzer.load` reads the packaged rules onc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from monitor.analyze.claims import (
@@ -16,7 +16,7 @@ from monitor.analyze.claims import (
 )
 from monitor.analyze.lexicon import Lexicon, check_extra, load_lexicon
 from monitor.analyze.relevance import judge
-from monitor.analyze.text import detect_lang, normalise, split_sentences
+from monitor.analyze.text import detect_lang, normalise, split_sentences, warm_morphology
 from monitor.models import Analysis, Claim, Entry
 
 _RECAP_START_TOKENS = 3
@@ -39,6 +39,16 @@ class Analyzer:
     def check_extra(extra: object) -> list[str]:
         """Problems in an `analysis:` section of feeds.yaml, one human-readable line each."""
         return check_extra(extra)
+
+    @staticmethod
+    def warm(langs: Iterable[str | None]) -> None:
+        """Load now the morphology that entries in `langs` may need (None: any language), so
+        that processes forked afterwards share it instead of each loading it (about 40 MB and
+        0.05 s per language)."""
+        wanted = set(langs)
+        for lang in ("uk", "ru"):
+            if lang in wanted or None in wanted:
+                warm_morphology(lang)
 
     @property
     def version(self) -> str:

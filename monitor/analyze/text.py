@@ -269,6 +269,11 @@ def stem_en(word: str) -> str:
 _ANALYZERS: dict[str, Any] = {}
 
 
+def warm_morphology(lang: str) -> None:
+    """Load the pymorphy3 dictionaries of `lang` ("uk" or "ru") now instead of at its first word."""
+    _analyzer(lang)
+
+
 def _analyzer(lang: str) -> Any:
     if lang not in _ANALYZERS:
         import pymorphy3
