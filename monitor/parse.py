@@ -9,6 +9,9 @@ headers; this module turns them into typed records and never raises on what a fe
   against it when that is http(s)) and handed to feedparser as `Content-Location`, so relative
   links and `xml:base` resolve, and a hostile `Content-Location: javascript:...` never becomes a
   base.
+* An ordinary RSS 2.0 or Atom document is first offered to `fastfeed`, a reader several times
+  faster that gives exactly feedparser's result for the fields read here, or declines (then
+  feedparser reads it). It is an optimisation only: the `ParsedFeed` is the same either way.
 * JSON Feed 1.0 and 1.1 are parsed here with `json` (feedparser 6.0.14 has no JSON support).
   A truncated JSON Feed gives back the complete items before the break.
 * Every text field becomes plain text: HTML stripped (script and style dropped), entities
@@ -36,6 +39,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from monitor import fastfeed
 from monitor.models import Entry, ParsedFeed
 
 __all__ = [
@@ -494,18 +498,20 @@ def _parse_xml_feed(
     fp_headers.pop("content-location", None)
     if base:
         fp_headers["content-location"] = base
-    try:
-        result = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=fp_headers,
-            # Links inside HTML fields need no resolving: every field becomes plain text here,
-            # and the links kept (entry and feed links) are resolved by feedparser regardless.
-            # Resolving re-parsed every HTML field once more.
-            resolve_relative_uris=False,
-            sanitize_html=True,
-        )
-    except Exception as e:  # a feedparser bug on hostile input must not stop the run
-        return _failed(_one_line(f"feedparser failed: {type(e).__name__}: {e}"), lang)
+    result = _fast_parse(body, fp_headers)
+    if result is None:
+        try:
+            result = feedparser.parse(
+                io.BytesIO(body),
+                response_headers=fp_headers,
+                # Links inside HTML fields need no resolving: every field becomes plain text
+                # here, and the links kept (entry and feed links) are resolved by feedparser
+                # regardless. Resolving re-parsed every HTML field once more.
+                resolve_relative_uris=False,
+                sanitize_html=True,
+            )
+        except Exception as e:  # a feedparser bug on hostile input must not stop the run
+            return _failed(_one_line(f"feedparser failed: {type(e).__name__}: {e}"), lang)
     feed = _mapping(result.get("feed"))
     feed_lang = (
         normalise_lang(feed.get("language"))
@@ -531,6 +537,16 @@ def _parse_xml_feed(
         entries=entries,
         problem=_xml_problem(result, body, headers, has_entries=bool(entries)),
     )
+
+
+def _fast_parse(body: bytes, fp_headers: dict[str, str]) -> dict[str, Any] | None:
+    """`fastfeed.parse`: feedparser's result for an ordinary RSS 2.0 or Atom document, three
+    to five times sooner, or None for feedparser to read it. A bug there must not cost the
+    feed: feedparser reads it then."""
+    try:
+        return fastfeed.parse(body, fp_headers)
+    except Exception:
+        return None
 
 
 def _xml_entry(item: dict[str, Any], *, feed_url: str, base: str, feed_lang: str | None) -> Entry:

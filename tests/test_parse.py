@@ -10,6 +10,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from monitor import fastfeed
 from monitor.models import Entry, ParsedFeed
 from monitor.parse import (
     MAX_TITLE,
@@ -541,3 +542,28 @@ def test_long_base_uris_are_not_memoised() -> None:
     parsed = parse_feed(doc, {}, feed_url="http://example.com/feed")
     assert parsed.entries[0].url == base + "n/1"
     assert _memo_safe_absolute_uri.cache_info().currsize == 0
+
+
+# --- the fast RSS path (monitor.fastfeed; its equivalence is proved in test_fastfeed.py) ------
+
+
+def test_ordinary_rss_does_not_go_through_feedparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = parse_fixture("rss20.xml", RSS)
+
+    def no_feedparser(*args: object, **kwargs: object) -> None:
+        raise AssertionError("feedparser was called")
+
+    monkeypatch.setattr(feedparser, "parse", no_feedparser)
+    assert parse_fixture("rss20.xml", RSS) == expected
+    # Atom is declined: feedparser reads it (here, fails, and parse_feed says so).
+    assert (parse_fixture("atom.xml", ATOM).problem or "").startswith("feedparser failed")
+
+
+def test_a_fast_path_failure_falls_back_to_feedparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = parse_fixture("rss20.xml", RSS)
+
+    def broken(body: bytes, headers: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(fastfeed, "parse", broken)
+    assert parse_fixture("rss20.xml", RSS) == expected
