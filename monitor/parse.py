@@ -34,13 +34,31 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
+from types import ModuleType
 from typing import Any
 from xml.sax import SAXParseException
 
 import feedparser
 
-from monitor import fastfeed
 from monitor.models import Entry, ParsedFeed
+
+# fastfeed reproduces the feedparser release it was checked against, using some of its
+# internal functions: under any other release (or if those moved), feedparser reads everything.
+_fastfeed_module: ModuleType | None
+try:
+    from monitor import fastfeed as _fastfeed_module
+except ImportError:
+    _fastfeed_module = None
+
+
+def _fast_reader_for(release: str) -> ModuleType | None:
+    """fastfeed when `release` is the feedparser release it reproduces, else None."""
+    if _fastfeed_module is None or release != _fastfeed_module.CHECKED_WITH:
+        return None
+    return _fastfeed_module
+
+
+_fastfeed = _fast_reader_for(feedparser.__version__)
 
 __all__ = [
     "MAX_AUTHOR",
@@ -543,10 +561,13 @@ def _fast_parse(body: bytes, fp_headers: dict[str, str]) -> dict[str, Any] | Non
     """`fastfeed.parse`: feedparser's result for an ordinary RSS 2.0 or Atom document, three
     to five times sooner, or None for feedparser to read it. A bug there must not cost the
     feed: feedparser reads it then."""
+    if _fastfeed is None:
+        return None
     try:
-        return fastfeed.parse(body, fp_headers)
+        result: dict[str, Any] | None = _fastfeed.parse(body, fp_headers)
     except Exception:
         return None
+    return result
 
 
 def _xml_entry(item: dict[str, Any], *, feed_url: str, base: str, feed_lang: str | None) -> Entry:

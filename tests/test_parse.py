@@ -14,6 +14,7 @@ from monitor import fastfeed
 from monitor.models import Entry, ParsedFeed
 from monitor.parse import (
     MAX_TITLE,
+    _fast_reader_for,
     _memo_safe_absolute_uri,
     _safe_absolute_uri,
     canonical_url,
@@ -567,3 +568,8 @@ def test_a_fast_path_failure_falls_back_to_feedparser(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(fastfeed, "parse", broken)
     assert parse_fixture("rss20.xml", RSS) == expected
+
+
+def test_the_fast_path_runs_only_under_the_feedparser_release_it_reproduces() -> None:
+    assert _fast_reader_for(feedparser.__version__) is fastfeed
+    assert _fast_reader_for("6.0.99") is None
