@@ -1,7 +1,8 @@
 """Speed of story grouping: `assign_stories` for a poll's new items against a pool of recent ones.
 
     .venv/bin/python bench/bench_grouping.py [--feeds 300] [--pool 2000] [--entries 30 100]
-        [--runs 3] [--stories PATH/stories.py] [--out bench/results/grouping.json]
+        [--runs 3] [--stories PATH/stories.py] [--same-as PATH/stories.py]
+        [--out bench/results/grouping.json]
 
 The items are the feed farm's: `render_feed` documents of `--feeds` feeds (bench/feedfarm.py),
 read with ElementTree (feedparser would take most of the set-up; bench_poll.py measures it).
@@ -12,9 +13,11 @@ of the newest `--entries` items per feed gives the new items (30 per feed: about
 grouped first by `assign_stories` itself as the earlier polls would have. Items are 17 minutes
 apart in each feed, so everything is within the 72-hour window.
 
-Each figure is the median of `--runs` calls with the feature cache cleared, as in a fresh
-`monitor poll`: wall and CPU seconds (CPU is steadier on a busy machine). `--stories` times
-another version of monitor/stories.py (a copy of an older one, say) on the same items. The import
+Each figure is the median of `--runs` calls with the module's caches (features, words) cleared,
+as in a fresh `monitor poll`: wall and CPU seconds (CPU is steadier on a busy machine).
+`--stories` times another version of monitor/stories.py (a copy of an older one, say) on the same
+items; `--same-as` checks that another version gives exactly the same assignments (an
+optimisation must not move one), and exits 1 if not. The import
 of the module is timed in a fresh interpreter, with the peak RSS after it. Prints a table and
 writes JSON.
 """
@@ -64,9 +67,9 @@ print(seconds, int(re.search(r"VmHWM:\\s*(\\d+)", status).group(1)) / 1024)
 """
 
 
-def load_stories(path: Path) -> ModuleType:
-    """The stories module at `path`, under its own name so that two versions can coexist."""
-    spec = importlib.util.spec_from_file_location("stories_under_test", path)
+def load_stories(path: Path, name: str = "stories_under_test") -> ModuleType:
+    """The stories module at `path`, under its own `name` so that two versions can coexist."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being made
@@ -118,6 +121,13 @@ def story_items(
     return sorted(out, key=lambda p: (p[1].when, p[1].id))
 
 
+def clear_caches(stories: ModuleType) -> None:
+    """Empty the module's caches (features, words): a fresh poll has none of earlier calls."""
+    for value in vars(stories).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
 def timed(
     stories: ModuleType, new: Sequence[Any], recent: Sequence[tuple[Any, str]], runs: int
 ) -> tuple[list[tuple[float, float]], dict[str, str]]:
@@ -125,7 +135,7 @@ def timed(
     CPU time is what a busy machine disturbs least: the call is single-threaded."""
     seconds = []
     for _ in range(runs):
-        stories._features.cache_clear()  # a fresh poll has no features of earlier calls
+        clear_caches(stories)
         wall, cpu = time.perf_counter(), time.process_time()
         got: dict[str, str] = stories.assign_stories(new, recent)
         seconds.append((time.perf_counter() - wall, time.process_time() - cpu))
@@ -177,20 +187,31 @@ def main() -> None:
         default=HERE.parent / "monitor" / "stories.py",
         help="the stories.py to time (default: the repo's)",
     )
+    p.add_argument(
+        "--same-as",
+        type=Path,
+        help="another stories.py that must give the same assignments (exit 1 if not)",
+    )
     p.add_argument("--out", type=Path, default=HERE / "results" / "grouping.json")
     args = p.parse_args()
     stories = load_stories(args.stories)
+    other = load_stories(args.same_as, "stories_to_match") if args.same_as else None
+    differ: list[str] = []
     # A quarter more history than the pool needs on average, then the newest `--pool` of it.
     history = math.ceil(1.25 * args.pool / (args.feeds * TALKS_SHARE))
     items = story_items(stories, args.feeds, history, max(args.entries))
     pool = [item for number, item in items if number <= history][-args.pool :]
     seconds, grouped = timed(stories, pool, [], args.runs)
     results = [row("pool, grouped from scratch", seconds, pool, [], grouped)]
+    if other and other.assign_stories(pool, []) != grouped:
+        differ.append(results[-1]["name"])
     recent = [(item, grouped[item.id]) for item in pool]
     for entries in sorted(args.entries):
         new = [item for number, item in items if history < number <= history + entries]
         seconds, got = timed(stories, new, recent, args.runs)
         results.append(row(f"poll of {entries} items per feed", seconds, new, recent, got))
+        if other and other.assign_stories(new, recent) != got:
+            differ.append(results[-1]["name"])
     span: timedelta = items[-1][1].when - pool[0].when
     report = {
         "stories_module": os.path.relpath(args.stories),
@@ -210,6 +231,11 @@ def main() -> None:
     cost = report["import"]
     print(f"import {report['stories_module']}: {cost['seconds']:.3f} s, {cost['peak_rss_mb']} MB")
     write_json(args.out, report)
+    if other:
+        verdict = f"differ: {', '.join(differ)}" if differ else "the same"
+        print(f"assignments of {os.path.relpath(args.same_as)}: {verdict}")
+        if differ:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

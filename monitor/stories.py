@@ -4,9 +4,9 @@ Two signals, each cheap and explainable:
 
 * **Same wording** (wire copies, rewrites of one agency report): Jaccard similarity of the sets
   of word stems, where a stem is the first letters of a token after Cyrillic is transliterated
-  and spelling variants folded. An inverted index over the stems finds the candidates: shared
-  stems are counted through each stem's newest holders, and the exact Jaccard from the counts
-  decides. Folding makes cognates (memorandum/меморандум, Donbas/Донбасс) count here too.
+  and spelling variants folded. An inverted index over the stems finds the candidates, each
+  stem's newest holders, and their exact Jaccard decides (the shared stems counted as bits).
+  Folding makes cognates (memorandum/меморандум, Donbas/Донбасс) count here too.
 * **Same facts** (the same statement in Russian, Ukrainian and English): the *anchors* two
   reports share: proper names reduced to a consonant skeleton (Yermak/Ермак/Єрмак → rmk),
   numbers (30-day, 28 points, 1000 prisoners), a few multilingual concept stems (children,
@@ -26,11 +26,11 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 
 from monitor.models import Analysis
 
@@ -179,7 +179,9 @@ def story_keys(analysis: Analysis) -> frozenset[str]:
     return frozenset(keys | frames)
 
 
+@lru_cache(maxsize=1 << 16)
 def _anchor_weight(anchor: str) -> float:
+    """The weight of a shared `anchor` by its kind, before rarity. Cached: reports repeat them."""
     kind, _, rest = anchor.partition(":")
     if kind == "p" and rest in _COMMON:
         return 0.25
@@ -248,15 +250,15 @@ def similarity(a: _Features, b: _Features, rarity: Mapping[str, float], apart: t
     claim with its detail); FACTS_APART when the reports are more than DAY apart. Reports of
     different kinds of news (talks vs a look-alike) join only on wording.
     """
-    return _similarity(a, b, len(a.stems & b.stems), rarity, apart)
+    jaccard = _jaccard(len(a.stems & b.stems), len(a.stems), len(b.stems))
+    return _similarity(a, b, jaccard, rarity, apart)
 
 
 def _similarity(
-    a: _Features, b: _Features, shared: int, rarity: Mapping[str, float], apart: timedelta
+    a: _Features, b: _Features, jaccard: float, rarity: Mapping[str, float], apart: timedelta
 ) -> float:
-    """`similarity` given the number of stems the two share, which the candidate search has
-    counted already."""
-    jaccard = _jaccard(shared, len(a.stems), len(b.stems))
+    """`similarity` given the stem Jaccard of the two, which the candidate search has computed
+    already."""
     if jaccard >= SAME_WORDING:
         return 1.0 + jaccard
     if a.frames and b.frames and not a.frames & b.frames:
@@ -280,70 +282,138 @@ def story_id(first_member: str) -> str:
 @dataclass
 class _Pool:
     """The reports new items are compared with, in the order added (time order), and the
-    postings that find a new item's candidates among them."""
+    postings that find a new item's candidates among them.
+
+    Sets are int bit masks, so that the work per candidate is a few operations in C: a set of
+    pool positions has bit `idx` for entry `idx`, a set of stems bit `stem_bits[stem]`. A
+    vocabulary every report shares makes the postings long; they are never walked one by one.
+    """
 
     rarity: Mapping[str, float]
+    stem_bits: Mapping[str, int]  # stem -> its bit in a `stem_mask`: only stems two reports hold
     entries: list[tuple[StoryItem, _Features, str]] = field(default_factory=list)
+    masks: list[int] = field(default_factory=list)  # entry -> `stem_mask` of its stems
+    sizes: list[int] = field(default_factory=list)  # entry -> its number of stems
     by_stem: dict[str, list[int]] = field(default_factory=dict)
     by_anchor: dict[str, list[int]] = field(default_factory=dict)
+    stem_holders: dict[str, int] = field(default_factory=dict)  # by_stem, as position sets
+    anchor_holders: dict[str, int] = field(default_factory=dict)  # by_anchor, as position sets
     whens: dict[str, list[datetime]] = field(default_factory=dict)  # story -> members, sorted
+
+    @classmethod
+    def of(cls, reports: Sequence[_Features]) -> _Pool:
+        """An empty pool for `reports`: how rare each anchor is among them, and a bit for each
+        stem two of them hold (a stem no other report holds is never shared), the most held
+        first, so that the masks stay short when the vocabulary is large."""
+        anchors = Counter(chain.from_iterable(f.anchors.keys() for f in reports))
+        stems = Counter(chain.from_iterable(f.stems for f in reports)).most_common()
+        return cls(
+            {a: _rarity(n, len(reports)) for a, n in anchors.items() if n > 4},
+            {stem: bit for bit, (stem, n) in enumerate(stems) if n > 1},
+        )
+
+    def stem_mask(self, stems: frozenset[str]) -> int:
+        """`stems` as bits: two reports share (a & b).bit_count() stems."""
+        mask = 0
+        for stem in stems:
+            if (bit := self.stem_bits.get(stem)) is not None:
+                mask |= 1 << bit
+        return mask
 
     def add(self, item: StoryItem, feats: _Features, story: str) -> None:
         idx = len(self.entries)
         self.entries.append((item, feats, story))
+        self.masks.append(self.stem_mask(feats.stems))
+        self.sizes.append(len(feats.stems))
+        bit = 1 << idx
         for stem in feats.stems:
-            self.by_stem.setdefault(stem, []).append(idx)
+            if stem in self.stem_bits:
+                self.by_stem.setdefault(stem, []).append(idx)
+                self.stem_holders[stem] = self.stem_holders.get(stem, 0) | bit
         # Only specific anchors find candidates: a pair that shares nothing but common ones
         # (Putin, ceasefire) can only qualify by wording, which the stems find.
         for anchor, weight in feats.anchors.items():
             if weight * self.rarity.get(anchor, 1.0) >= SPECIFIC:
                 self.by_anchor.setdefault(anchor, []).append(idx)
+                self.anchor_holders[anchor] = self.anchor_holders.get(anchor, 0) | bit
         insort(self.whens.setdefault(story, []), item.when)
 
-    def same_wording(self, stems: frozenset[str]) -> dict[int, int]:
-        """The newest MAX_CANDIDATES reports whose stem Jaccard with `stems` reaches NEAR_WORDING,
-        among the newest MAX_POSTINGS holders of each stem, with the number of stems each shares.
-
-        Shared stems are counted through the postings (ascending: pool order). The count is
-        exact for a holder at or after every cut list's first kept posting; an older holder
-        may share stems whose lists were cut before it, so its overlap comes from the sets.
-        """
-        shared: Counter[int] = Counter()
-        exact_from = 0
-        for stem in stems:
-            holders = self.by_stem.get(stem, [])
-            if len(holders) > MAX_POSTINGS:
-                exact_from = max(exact_from, holders[-MAX_POSTINGS])
-            shared.update(holders[-MAX_POSTINGS:])
-        found: dict[int, int] = {}
-        size = len(stems)
-        for idx in sorted(shared, reverse=True):
-            other = self.entries[idx][1].stems
-            count = shared[idx] if idx >= exact_from else len(stems & other)
-            if _jaccard(count, size, len(other)) >= NEAR_WORDING:
-                found[idx] = count
-                if len(found) == MAX_CANDIDATES:
-                    break  # older ones cannot be among the newest MAX_CANDIDATES candidates
+    @staticmethod
+    def newest_holders(
+        postings: Mapping[str, list[int]], holders: Mapping[str, int], keys: Iterable[str]
+    ) -> int:
+        """The newest MAX_POSTINGS holders of any of `keys`, as a set of pool positions, given
+        the `postings` of each key and the same as a set, `holders`."""
+        found = 0
+        for key in keys:
+            held = postings.get(key)
+            if held is None:
+                continue
+            bits = holders[key]
+            if len(held) > MAX_POSTINGS:
+                cut = held[-MAX_POSTINGS]
+                bits = bits >> cut << cut  # without the older holders
+            found |= bits
         return found
 
-    def candidates(self, feats: _Features) -> dict[int, int]:
-        """The reports worth comparing with `feats`: the same wording or a shared specific
-        anchor; the newest MAX_CANDIDATES of them (pool order is time order), each with the
-        number of stems it shares with `feats`."""
-        wording = self.same_wording(feats.stems)
-        found = set(wording)
-        for anchor in feats.anchors:
-            # The latest holders of an anchor are the ones inside the window.
-            found.update(self.by_anchor.get(anchor, [])[-MAX_POSTINGS:])
-        return {
-            idx: wording[idx] if idx in wording else len(feats.stems & self.entries[idx][1].stems)
-            for idx in sorted(found)[-MAX_CANDIDATES:]
-        }
+    def candidates(self, feats: _Features) -> Iterator[tuple[int, float]]:
+        """The reports worth comparing with `feats`, newest first, each with its stem Jaccard:
+        among the newest MAX_POSTINGS holders of each of its stems, those whose Jaccard reaches
+        NEAR_WORDING; among those of each of its specific anchors, all. The newest
+        MAX_CANDIDATES of them (pool order is time order)."""
+        wording = self.newest_holders(self.by_stem, self.stem_holders, feats.stems)
+        anchored = self.newest_holders(self.by_anchor, self.anchor_holders, feats.anchors)
+        either = wording | anchored
+        if not either:
+            return
+        # Character j of these strings is pool position `top - j`: scanning them is newest first.
+        top = either.bit_length() - 1
+        scan = format(either, "b")
+        is_anchored = format(anchored, "b").zfill(top + 1)
+        mask, size = self.stem_mask(feats.stems), len(feats.stems)
+        masks, sizes = self.masks, self.sizes
+        left = MAX_CANDIDATES
+        j = scan.find("1")
+        while j >= 0:
+            idx = top - j
+            shared = (mask & masks[idx]).bit_count()
+            jaccard = shared / (size + sizes[idx] - shared) if shared else 0.0  # _jaccard, inline
+            # A position not anchored holds a stem of `feats`: its Jaccard decides.
+            if jaccard >= NEAR_WORDING or is_anchored[j] == "1":
+                yield idx, jaccard
+                left -= 1
+                if not left:
+                    return  # older ones cannot be among the newest MAX_CANDIDATES candidates
+            j = scan.find("1", j + 1)
 
     def members(self, story: str, when: datetime, window: timedelta) -> int:
         """How many of a story's members are within `window` of `when`."""
         whens = self.whens[story]
         return bisect_right(whens, when + window) - bisect_left(whens, when - window)
+
+    def story_for(self, item: StoryItem, feats: _Features, window: timedelta) -> str | None:
+        """The story `item` joins: that of its most similar candidate within `window`, among
+        the stories it is similar to a fair share of. None: no such story."""
+        hits: dict[str, list[float]] = {}
+        for idx, jaccard in self.candidates(feats):
+            other, other_feats, story = self.entries[idx]
+            apart = abs(other.when - item.when)
+            if apart > window:
+                continue
+            if jaccard >= SAME_WORDING:  # _similarity's first test, inline: most pairs stop here
+                hits.setdefault(story, []).append(1.0 + jaccard)
+            elif score := _similarity(feats, other_feats, jaccard, self.rarity, apart):
+                hits.setdefault(story, []).append(score)
+        best: tuple[float, str] | None = None
+        for story, found in sorted(hits.items()):
+            top = max(found)
+            if best is not None and top <= best[0]:
+                continue
+            # Join only when similar to a fair share of the story's members in the window, so a
+            # story cannot grow by chaining through one loosely related report after another.
+            if len(found) * LINKAGE >= self.members(story, item.when, window):
+                best = (top, story)
+        return best[1] if best else None
 
 
 def assign_stories(
@@ -372,33 +442,13 @@ def assign_stories(
         (item, _features(item), story)
         for item, story in sorted(recent, key=lambda p: (p[0].when, p[0].id))
     ]
-    holders: Counter[str] = Counter()
-    for feats in [f for _, f, _ in earlier] + [f for _, f in todo]:
-        holders.update(feats.anchors.keys())
-    size = len(earlier) + len(todo)
-    pool = _Pool({a: _rarity(n, size) for a, n in holders.items() if n > 4})
+    pool = _Pool.of([f for _, f, _ in earlier] + [f for _, f in todo])
     for item, feats, story in earlier:
         pool.add(item, feats, story)
     result = {i.id: known[i.id] for i in new if i.id in known}
     for item, feats in todo:
-        hits: dict[str, list[float]] = {}
-        for idx, shared in pool.candidates(feats).items():
-            other, other_feats, story = pool.entries[idx]
-            apart = abs(other.when - item.when)
-            if apart > window:
-                continue
-            if score := _similarity(feats, other_feats, shared, pool.rarity, apart):
-                hits.setdefault(story, []).append(score)
-        best: tuple[float, str] | None = None
-        for story, found in sorted(hits.items()):
-            top = max(found)
-            if best is not None and top <= best[0]:
-                continue
-            # Join only when similar to a fair share of the story's members in the window, so a
-            # story cannot grow by chaining through one loosely related report after another.
-            if len(found) * LINKAGE >= pool.members(story, item.when, window):
-                best = (top, story)
-        story = best[1] if best else story_id(item.id)
+        joined = pool.story_for(item, feats, window)
+        story = story_id(item.id) if joined is None else joined
         result[item.id] = story
         pool.add(item, feats, story)
     return result

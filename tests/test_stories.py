@@ -7,25 +7,34 @@ import os
 import random
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import islice, product
 from pathlib import Path
 
 import pytest
 
+import monitor.stories as stories
 from monitor.analyze import Analyzer
 from monitor.evaluate import load_labelled
 from monitor.models import Analysis, Claim
 from monitor.stories import (
+    LINKAGE,
     MAX_POSTINGS,
     NEAR_WORDING,
     SAME_WORDING,
+    SPECIFIC,
+    WINDOW,
     StoryItem,
+    _Features,
     _features,
+    _jaccard,
     _Pool,
+    _rarity,
     assign_stories,
     fold,
     pairwise_scores,
+    similarity,
     story_id,
     story_keys,
 )
@@ -233,13 +242,15 @@ def texts(shared: int, size_a: int, size_b: int) -> tuple[str, str]:
     return " ".join(a), " ".join(b)
 
 
-def same_wording(pool_texts: list[str], text: str) -> dict[int, int]:
-    """The wording candidates for `text` in a pool of `pool_texts`: index -> shared stems."""
-    pool = _Pool({})
-    for i, t in enumerate(pool_texts):
-        older = item(f"p{i}", t, hours=i / 100)
-        pool.add(older, _features(older), f"s{i}")
-    return pool.same_wording(_features(item("new", text)).stems)
+def same_wording(pool_texts: list[str], text: str) -> dict[int, float]:
+    """The wording candidates for `text` (a text without anchors) in a pool of `pool_texts`:
+    index -> stem Jaccard."""
+    older = [item(f"p{i}", t, hours=i / 100) for i, t in enumerate(pool_texts)]
+    feats = _features(item("new", text))
+    pool = _Pool.of([*map(_features, older), feats])
+    for i, report in enumerate(older):
+        pool.add(report, _features(report), f"s{i}")
+    return dict(pool.candidates(feats))
 
 
 @pytest.mark.parametrize(
@@ -253,7 +264,7 @@ def test_wording_candidates_from_near_wording(
     a, b = texts(shared, size_a, size_b)
     jaccard = shared / (size_a + size_b - shared)
     assert (jaccard >= NEAR_WORDING) is found  # 0.25, 0.265, 0.242, 0
-    assert same_wording([a], b) == ({0: shared} if found else {})
+    assert same_wording([a], b) == ({0: jaccard} if found else {})
 
 
 def test_wording_candidate_counted_exactly_past_cut_postings() -> None:
@@ -262,7 +273,7 @@ def test_wording_candidate_counted_exactly_past_cut_postings() -> None:
     copy = " ".join(WORDS[:10])
     newer = [" ".join(WORDS[1:10] + WORDS[10 + 30 * i : 40 + 30 * i]) for i in range(201)]
     assert len(newer) > MAX_POSTINGS
-    assert same_wording([copy, *newer], copy) == {0: 10}  # the newer: 9 / 40, below
+    assert same_wording([copy, *newer], copy) == {0: 1.0}  # the newer: 9 / 40, below
 
 
 @pytest.mark.parametrize(
@@ -314,3 +325,103 @@ def test_numbers_in_any_script() -> None:
     assert "n:339" in _features(item("a", "٣٣٩ детей")).anchors
     got = assign_stories([item("b", "Talks resume ፩፪ ፫፬፭"), item("c", "Talks resume")], [])
     assert set(got) == {"b", "c"}
+
+
+def reference_stories(new: list[StoryItem], recent: list[tuple[StoryItem, str]]) -> dict[str, str]:
+    """`assign_stories` computed the plain way, as its docstrings say: the postings rebuilt
+    for each new item by a scan of the whole pool, every overlap counted on the stem sets."""
+    known = {i.id: story for i, story in recent}
+    todo = sorted(
+        {i.id: i for i in new if i.id not in known}.values(), key=lambda i: (i.when, i.id)
+    )
+    pool = [(i, _features(i), s) for i, s in sorted(recent, key=lambda p: (p[0].when, p[0].id))]
+    every = [f for _, f, _ in pool] + [_features(i) for i in todo]
+    held = Counter(a for f in every for a in f.anchors)
+    rarity = {a: _rarity(n, len(every)) for a, n in held.items() if n > 4}
+
+    def specific(f: _Features, anchor: str) -> bool:
+        return anchor in f.anchors and f.anchors[anchor] * rarity.get(anchor, 1.0) >= SPECIFIC
+
+    def jaccard(a: _Features, b: _Features) -> float:
+        return _jaccard(len(a.stems & b.stems), len(a.stems), len(b.stems))
+
+    result = {i.id: known[i.id] for i in new if i.id in known}
+    for report in todo:
+        feats, cut = _features(report), stories.MAX_POSTINGS
+        by_stem = [[k for k, p in enumerate(pool) if s in p[1].stems][-cut:] for s in feats.stems]
+        by_anchor = [
+            [k for k, p in enumerate(pool) if specific(p[1], a)][-cut:] for a in feats.anchors
+        ]
+        wording = {k for ks in by_stem for k in ks if jaccard(feats, pool[k][1]) >= NEAR_WORDING}
+        anchored = {k for ks in by_anchor for k in ks}
+        hits: dict[str, list[float]] = {}
+        for k in sorted(wording | anchored)[-stories.MAX_CANDIDATES :]:
+            other, other_feats, story = pool[k]
+            apart = abs(other.when - report.when)
+            if apart <= WINDOW and (score := similarity(feats, other_feats, rarity, apart)):
+                hits.setdefault(story, []).append(score)
+        lo, hi = report.when - WINDOW, report.when + WINDOW
+        # The highest score among the stories with enough members in the window; on a tie, the
+        # first story by name.
+        joinable = sorted(
+            (-max(found), story)
+            for story, found in hits.items()
+            if len(found) * LINKAGE >= sum(s == story and lo <= o.when <= hi for o, _, s in pool)
+        )
+        result[report.id] = joinable[0][1] if joinable else story_id(report.id)
+        pool.append((report, feats, result[report.id]))
+    return result
+
+
+# Words for random reports: names, numbers and concepts (anchors) among made-up words.
+_NAMES = ["Yermak", "Istanbul", "Witkoff", "Putin", "Zelensky", "339", "1000", "children", "swap"]
+_KEYS = [
+    "frame:talks",
+    "frame:war_strikes",
+    "claim:russia:demand:territory:withdraw:donetsk,luhansk",
+    "detail:withdraw:donetsk,luhansk",
+    "claim:ukraine:rejection:nato:",
+    "topic:alaska sumit",
+    "p:ermk",
+]
+
+
+def random_reports(rng: random.Random, prefix: str, n: int, words: int) -> list[StoryItem]:
+    """`n` reports over five days, of `words` made-up words and a few anchors; about half
+    rewrite an earlier one (a few words changed), so that pairs share rare words too."""
+    vocabulary = WORDS[:words] + _NAMES
+    texts: list[list[str]] = []
+    for _ in range(n):
+        if texts and rng.random() < 0.5:
+            text = [w for w in rng.choice(texts) if rng.random() < 0.8]
+            text += rng.choices(vocabulary, k=rng.randint(0, 3))
+        else:
+            text = rng.choices(vocabulary, k=rng.randint(0, 14))
+        texts.append(text)
+    return [
+        item(
+            f"{prefix}{i}",
+            " ".join(text),
+            hours=rng.uniform(0, 120),
+            keys=frozenset(rng.sample(_KEYS, rng.randint(0, 4))),
+        )
+        for i, text in enumerate(texts)
+    ]
+
+
+@pytest.mark.parametrize(("max_postings", "max_candidates"), [(200, 300), (6, 9), (2, 3)])
+@pytest.mark.parametrize("words", [6, 40, 1000])
+def test_assignments_match_plain_computation(
+    monkeypatch: pytest.MonkeyPatch, max_postings: int, max_candidates: int, words: int
+) -> None:
+    # Small caps cut the postings and the candidates often; a small vocabulary makes every
+    # report hold most stems, as in the poll benchmark.
+    monkeypatch.setattr(stories, "MAX_POSTINGS", max_postings)
+    monkeypatch.setattr(stories, "MAX_CANDIDATES", max_candidates)
+    for seed in range(12):
+        rng = random.Random(seed)
+        older = random_reports(rng, "r", 40, words)
+        recent = [(i, rng.choice(["s-a", "s-b", "s-c", ""])) for i in older]
+        new = random_reports(rng, "n", 30, words) + older[:3]  # given again: keep their story
+        new.append(item("n0", new[5].text, hours=1))  # a second report of one id: the last counts
+        assert assign_stories(new, recent) == reference_stories(new, recent), seed
