@@ -166,17 +166,25 @@ def story_keys(analysis: Analysis) -> frozenset[str]:
             keys.add(f"detail:{c.detail}")
     frames: set[str] = {"frame:talks"} if analysis.relevant else set()
     for line in analysis.evidence:
-        m = _EVIDENCE.match(line)
-        if not m:
-            continue
-        kind, category, term = m.groups()
-        if kind == "topic":
-            keys.add(f"topic:{' '.join(fold(w) for w in _WORD.findall(term))}")
-            continue
-        if category and not analysis.relevant:
-            frames.add(f"frame:{category}")
-        keys.update(n for w in _WORD.findall(term) if (n := _name(w)))
+        found, frame = _evidence_keys(line)
+        keys.update(found)
+        if frame and not analysis.relevant:
+            frames.add(frame)
     return frozenset(keys | frames)
+
+
+@lru_cache(maxsize=1 << 14)
+def _evidence_keys(line: str) -> tuple[tuple[str, ...], str | None]:
+    """The keys of one line of relevance evidence, and the look-alike frame it names (if any).
+    Cached: entries repeat the same few hundred lines."""
+    m = _EVIDENCE.match(line)
+    if not m:
+        return (), None
+    kind, category, term = m.groups()
+    if kind == "topic":
+        return (f"topic:{' '.join(fold(w) for w in _WORD.findall(term))}",), None
+    names = tuple(n for w in _WORD.findall(term) if (n := _name(w)))
+    return names, f"frame:{category}" if category else None
 
 
 @lru_cache(maxsize=1 << 16)
