@@ -145,3 +145,10 @@ def test_verify_would_catch_a_broken_unit(verifiable: Path) -> None:
     broken = verifiable / "broken.service"
     broken.write_text("[Service]\nExecStart=/nonexistent/monitor run\n", encoding="utf-8")
     assert verify(verifiable, "broken.service").returncode != 0
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_services_keep_the_rules_cache_in_their_cache_directory(name: str) -> None:
+    service = unit(name)["Service"]
+    assert service["CacheDirectory"] == "talks-monitor"
+    assert service["Environment"] == "MONITOR_CACHE_DIR=/var/cache/talks-monitor"
