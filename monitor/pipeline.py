@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -346,32 +346,51 @@ class _Poller:
         )
 
     def group_stories(self) -> None:
-        """Give the run's new relevant entries a story: join a recent one or start their own."""
+        """Give the run's new relevant entries a story: join a recent one or start their own.
+        Each report's grouping features are stored with it and read back while still valid
+        (see `stories.features_digest`), so later polls need not derive them again."""
         if not self.new_relevant:
             return
-        from monitor.stories import StoryItem, assign_stories, story_keys
+        from monitor.stories import (
+            StoryItem,
+            assign_stories,
+            decode_features,
+            encode_features,
+            features_digest,
+            story_keys,
+        )
 
         now = self.clock()
         new_ids = set(self.new_relevant)
         recent = self.store.relevant_since(now - STORY_WINDOW)
+        to_save: list[tuple[str, str, str]] = []
 
         def item(ref: EntryRef) -> StoryItem:
             # The analysis as stored: its claims and matched terms line reports up across
             # languages.
             analysis = Analysis(True, 1.0, ref.evidence, ref.claims)
-            return StoryItem(
+            found = StoryItem(
                 id=ref.id,
                 text=f"{ref.title}\n{ref.summary}",
                 lang=ref.lang,
                 when=ref.first_seen,
                 keys=story_keys(analysis),
             )
+            digest = features_digest(found)
+            if ref.features is not None and ref.features[0] == digest:
+                with contextlib.suppress(ValueError):  # unreadable: derived again below
+                    return replace(found, features=decode_features(ref.features[1]))
+            data = encode_features(found)
+            if data is not None:
+                to_save.append((ref.id, digest, data))
+            return found
 
         fresh = [item(r) for r in recent if r.id in new_ids]
         known = [(item(r), r.story) for r in recent if r.id not in new_ids and r.story]
         assigned = assign_stories(fresh, known)
         with self.store.transaction():
             self.store.set_stories(assigned)
+            self.store.save_story_features(to_save)
 
 
 # --- parsing and analysis off the event loop ------------------------------------------------

@@ -59,6 +59,8 @@ class StoryItem:
     lang: str | None
     when: datetime
     keys: frozenset[str] = frozenset()  # concept keys, from `story_keys` of its analysis
+    # Its features as stored earlier (`decode_features`), instead of deriving them again.
+    features: _Features | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,50 @@ def _word(word: str) -> tuple[str | None, tuple[str, ...]]:
     if name := _name(word):
         anchors.append(name)
     return fold(low)[:_STEM], tuple(anchors)
+
+
+# Bump when what `_features` derives from an item changes: features stored under another
+# version no longer match `features_digest` and are derived again.
+FEATURES_VERSION = "1"
+
+
+def features_digest(item: StoryItem) -> str:
+    """A digest of everything `item`'s features are derived from (text, language, keys, the
+    code's FEATURES_VERSION): features stored with it are valid while it matches. Pure."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in (FEATURES_VERSION, item.text, item.lang or "", *sorted(item.keys)):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+# Stored features: stems, anchors and frames, each list joined by the unit separator and the
+# three by the record separator (control characters, which no stem or key holds). Splitting is
+# several times faster than JSON, and a poll reads thousands.
+_UNIT, _RECORD = "\x1f", "\x1e"
+
+
+def encode_features(item: StoryItem) -> str | None:
+    """`item`'s features in the stored form (derives them); None when a key holds one of the
+    separators (a user's own term could), and such an item's features are not stored. Pure."""
+    feats = _features_of(item)
+    parts = (sorted(feats.stems), sorted(feats.anchors), sorted(feats.frames))
+    if any(_UNIT in x or _RECORD in x for x in chain.from_iterable(parts)):
+        return None
+    return _RECORD.join(_UNIT.join(p) for p in parts)
+
+
+def decode_features(data: str) -> _Features:
+    """Features stored by `encode_features`, for `StoryItem.features`; ValueError when `data`
+    is not what `encode_features` writes. Pure."""
+    parts = [p.split(_UNIT) if p else [] for p in data.split(_RECORD)]
+    if len(parts) != 3 or any(not x for x in chain.from_iterable(parts)):
+        raise ValueError("stored story features unreadable")
+    stems, anchors, frames = parts
+    return _Features(frozenset(stems), {a: _anchor_weight(a) for a in anchors}, frozenset(frames))
+
+
+def _features_of(item: StoryItem) -> _Features:
+    return item.features if item.features is not None else _features(item)
 
 
 @lru_cache(maxsize=8192)
@@ -440,14 +486,14 @@ def assign_stories(
     """
     known = {item.id: story for item, story in recent}
     todo = [
-        (i, _features(i))
+        (i, _features_of(i))
         for i in sorted(
             (i for i in {i.id: i for i in new}.values() if i.id not in known),
             key=lambda i: (i.when, i.id),
         )
     ]
     earlier = [
-        (item, _features(item), story)
+        (item, _features_of(item), story)
         for item, story in sorted(recent, key=lambda p: (p[0].when, p[0].id))
     ]
     pool = _Pool.of([f for _, f, _ in earlier] + [f for _, f in todo])

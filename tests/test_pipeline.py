@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -249,3 +250,47 @@ def test_full_text_feeds_are_analysed_on_the_article(
     with open_store(config) as store:
         assert reclassify(store, analyzer) == (0, 1)
     assert len(server.requests_for("/article")) == 1
+
+
+def test_stored_story_features_change_no_story(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    """Grouping reads each report's features as stored by earlier polls; the stories are the same
+    as when they are derived again, and stored features that are stale (another digest) or
+    unreadable are derived again and replaced."""
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).parent / "data" / "labelled.jsonl").read_text().splitlines()
+    ]
+    items = [(r["title"], r["summary"]) for r in rows if r["lang"] == "en"][:60]
+    url = server.add("/a.xml", body=b"")
+    route = server.route("/a.xml")
+    variants = {
+        "kept": "",
+        "stale": "digest = 'stale', data = char(30, 30)",  # readable, but no features at all
+        "unreadable": "data = 'x'",
+    }
+    for v in variants:
+        (tmp_path / v).mkdir()
+    configs = {v: make_config(tmp_path / v, [url]) for v in variants}
+    clock = Clock(T0)
+    for step in range(3):
+        route.body, route.etag = rss(items[: 20 * (step + 1)]), f'"v{step}"'
+        for variant, damage in variants.items():
+            if damage:
+                with open_store(configs[variant]) as store:
+                    store.conn.execute(f"UPDATE story_features SET {damage}")
+            poll(configs[variant], analyzer, clock)
+        clock.now += timedelta(hours=8)
+    stories = {}
+    for variant, config in configs.items():
+        with open_store(config) as store:
+            stories[variant] = {s.entry.id: s.story for s in store.export_entries()}
+            relevant = {s.entry.id for s in store.export_entries() if s.relevant}
+            stored = dict(
+                store.conn.execute("SELECT entry_id, digest FROM story_features").fetchall()
+            )
+            assert set(stored) == relevant and len(relevant) > 10
+            assert "stale" not in stored.values()
+    assert stories["kept"] == stories["stale"] == stories["unreadable"]
+    assert len(set(stories["kept"].values()) - {None}) < len(relevant)  # some reports joined

@@ -336,10 +336,35 @@ def test_a_database_from_before_the_bulk_index_is_upgraded(db_path: Path) -> Non
         old.db.table("entries").enable_fts(
             ["title", "summary", "content"], create_triggers=True, replace=True
         )
+        old.conn.execute("DROP TABLE story_features")
         old.conn.execute("PRAGMA user_version = 5")
     with Store(db_path, timezone="UTC") as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert [s.entry.title for s in store.search("Medinsky")] == ["Medinsky in Istanbul"]
         ingest(store, A, [(entry("2", title="Umerov in Geneva"), IRRELEVANT)])
         assert [s.entry.title for s in store.search("Geneva")] == ["Umerov in Geneva"]
+        assert store.check() == []
+
+
+def test_story_features_are_stored_read_back_and_pruned_with_their_entry(db_path: Path) -> None:
+    with Store(db_path, timezone="UTC") as old:
+        old.sync_feeds([A])
+        ingest(old, A, [(entry("1"), relevant(claim()))])
+        old.conn.execute("DROP TABLE story_features")
+        old.conn.execute("PRAGMA user_version = 6")  # before m7
+    with Store(db_path, timezone="UTC") as store:
+        assert [r.features for r in store.relevant_since(T0 - timedelta(days=1))] == [None]
+        (ref,) = store.relevant_since(T0 - timedelta(days=1))
+        with store.transaction():
+            store.save_story_features(
+                [
+                    (ref.id, "d1", "[]"),
+                ]
+            )
+            store.save_story_features([(ref.id, "d2", "a\x1e\x1e")])
+        assert [r.features for r in store.relevant_since(T0 - timedelta(days=1))] == [
+            ("d2", "a\x1e\x1e")
+        ]
+        assert store.prune(T0 + timedelta(days=1), T0 + timedelta(days=1)) == 1
+        assert store.conn.execute("SELECT count(*) FROM story_features").fetchone()[0] == 0
         assert store.check() == []

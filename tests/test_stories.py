@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice, product
 from pathlib import Path
@@ -32,6 +33,9 @@ from monitor.stories import (
     _Pool,
     _rarity,
     assign_stories,
+    decode_features,
+    encode_features,
+    features_digest,
     fold,
     pairwise_scores,
     similarity,
@@ -425,3 +429,57 @@ def test_assignments_match_plain_computation(
         new = random_reports(rng, "n", 30, words) + older[:3]  # given again: keep their story
         new.append(item("n0", new[5].text, hours=1))  # a second report of one id: the last counts
         assert assign_stories(new, recent) == reference_stories(new, recent), seed
+
+
+def _keyed_labelled() -> list[StoryItem]:
+    path = Path(__file__).parent / "data" / "labelled.jsonl"
+    _, items = _labelled(path)
+    analyzer = Analyzer.load()
+    keys = {i.id: story_keys(analyzer.analyze(i.to_entry())) for i in load_labelled(path)}
+    # Spread over three days, so that the window matters too.
+    return [
+        StoryItem(i.id, i.text, i.lang, i.when + timedelta(hours=n % 90), keys[i.id])
+        for n, i in enumerate(items)
+    ]
+
+
+def test_stored_features_are_the_derived_ones_and_group_the_same() -> None:
+    items = _keyed_labelled()
+    recent = assign_stories(items[:150], [])
+    known = [(i, recent[i.id]) for i in items[:150]]
+    expected = assign_stories(items[150:], known)
+    stored = {i.id: decode_features(encode_features(i) or "") for i in items}
+    assert all(stored[i.id] == _features(i) for i in items)
+    _features.cache_clear()
+    with_stored = [replace(i, features=stored[i.id]) for i in items]
+    assert (
+        assign_stories(with_stored[150:], [(i, recent[i.id]) for i in with_stored[:150]])
+        == expected
+    )
+
+
+def test_features_digest_follows_what_features_come_from() -> None:
+    a = item("a", WIRE, keys=frozenset({"p:ptn"}))
+    digests = {
+        features_digest(x)
+        for x in (
+            a,
+            replace(a, text=WIRE + "!"),
+            replace(a, lang="uk"),
+            replace(a, keys=frozenset()),
+        )
+    }
+    assert len(digests) == 4
+    assert features_digest(replace(a, id="b", when=T0 + timedelta(hours=5))) in digests
+
+
+@pytest.mark.parametrize("data", ["", "{", "a\x1eb", "a\x1e\x1e\x1e", "a\x1f\x1fb\x1e\x1e"])
+def test_unreadable_stored_features_are_an_error(data: str) -> None:
+    with pytest.raises(ValueError):
+        decode_features(data)
+
+
+def test_features_with_a_separator_in_a_key_are_not_stored() -> None:
+    plain = item("a", WIRE, keys=frozenset({"topic:peace"}))
+    assert decode_features(encode_features(plain) or "") == _features(plain)
+    assert encode_features(replace(plain, keys=frozenset({"topic:pe\x1face"}))) is None
