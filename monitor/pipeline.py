@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(hours=72)
+# 304s are recorded in batches, one transaction for many feeds instead of a commit each (300
+# commits took 0.05 s of the busy main process). A killed poll loses at most a batch of "checked
+# at" times: those feeds are due again, and nothing stored is lost.
+UNCHANGED_BATCH = 64
 
 Clock = Callable[[], datetime]
 
@@ -190,13 +194,17 @@ class _Poller:
         self.new_relevant: list[str] = []
         self.full_text_feeds = {f.url for f in config.feeds if f.full_text}
         self.workers: Executor | None = None
+        self.unchanged: list[tuple[FeedState, FetchResult, datetime]] = []
 
     async def poll(self, feeds: Sequence[FeedState]) -> list[FeedOutcome]:
         from monitor.fetch import Fetcher
 
-        async with Fetcher(self.settings) as fetcher:
-            tasks = [asyncio.create_task(self._one(fetcher, feed)) for feed in feeds]
-            return list(await asyncio.gather(*tasks))
+        try:
+            async with Fetcher(self.settings) as fetcher:
+                tasks = [asyncio.create_task(self._one(fetcher, feed)) for feed in feeds]
+                return list(await asyncio.gather(*tasks))
+        finally:
+            self._record_unchanged()
 
     async def _one(self, fetcher: Fetcher, feed: FeedState) -> FeedOutcome:
         if self.stop is not None and self.stop.is_set():
@@ -270,7 +278,9 @@ class _Poller:
             permanent_redirect=result.permanent_redirect,
         )
         if result.status is FetchStatus.NOT_MODIFIED:
-            self._success(feed, result, now, title=None, problem=feed.problem)
+            self.unchanged.append((feed, result, now))
+            if len(self.unchanged) >= UNCHANGED_BATCH:
+                self._record_unchanged()
             return base
         if result.status is not FetchStatus.OK or parsed is None:
             return self._failure(feed, result, now, result.error or result.status.value, base)
@@ -292,6 +302,14 @@ class _Poller:
             permanent_redirect=result.permanent_redirect,
             elapsed=result.elapsed,
         )
+
+    def _record_unchanged(self) -> None:
+        """Record the 304s not yet recorded, in one transaction."""
+        pending, self.unchanged = self.unchanged, []
+        if pending:
+            with self.store.transaction():
+                for feed, result, now in pending:
+                    self._success(feed, result, now, title=None, problem=feed.problem)
 
     def _success(
         self,

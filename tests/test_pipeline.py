@@ -13,7 +13,7 @@ import pytest
 from monitor.analyze import Analyzer
 from monitor.config import load_config
 from monitor.models import Config, RunSummary
-from monitor.pipeline import open_store, run_once
+from monitor.pipeline import UNCHANGED_BATCH, open_store, run_once
 from tests.feedserver import FeedServer
 from tests.rss import TALKS, rss
 
@@ -294,3 +294,25 @@ def test_stored_story_features_change_no_story(
             assert "stale" not in stored.values()
     assert stories["kept"] == stories["stale"] == stories["unreadable"]
     assert len(set(stories["kept"].values()) - {None}) < len(relevant)  # some reports joined
+
+
+def test_every_304_is_recorded_across_batches(
+    tmp_path: Path, server: FeedServer, analyzer: Analyzer
+) -> None:
+    """304s are written in batches of UNCHANGED_BATCH: a run of more than one batch, with an
+    error among them, still records each feed's check and keeps the error's backoff."""
+    feeds = UNCHANGED_BATCH + 6
+    urls = [server.add(f"/{i}.xml", body=rss(TALKS[:1]), etag=f'"e{i}"') for i in range(feeds)]
+    config = make_config(tmp_path, urls)
+    clock = Clock(T0)
+    poll(config, analyzer, clock)
+    server.route("/3.xml").status = 500
+    clock.now += timedelta(minutes=30)
+    summary = poll(config, analyzer, clock)
+    assert sorted(by_name(summary).values()).count("not_modified") == feeds - 1
+    with open_store(config) as store:
+        states = {f.name: f for f in store.feed_states()}
+    assert {n for n, f in states.items() if f.last_success == clock.now} == {
+        f"Feed {i}" for i in range(feeds) if i != 3
+    }
+    assert states["Feed 3"].consecutive_failures == 1 and states["Feed 3"].last_success == T0
