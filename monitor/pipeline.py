@@ -270,23 +270,22 @@ class _Poller:
         items: list[tuple[Entry, Analysis]],
     ) -> FeedOutcome:
         now = self.clock()
-        base = FeedOutcome(
-            feed.url,
-            feed.name,
-            result.status.value,
-            elapsed=result.elapsed,
-            permanent_redirect=result.permanent_redirect,
-        )
         if result.status is FetchStatus.NOT_MODIFIED:
             self.unchanged.append((feed, result, now))
             if len(self.unchanged) >= UNCHANGED_BATCH:
                 self._record_unchanged()
-            return base
+            return FeedOutcome(
+                feed.url,
+                feed.name,
+                result.status.value,
+                elapsed=result.elapsed,
+                permanent_redirect=result.permanent_redirect,
+            )
         if result.status is not FetchStatus.OK or parsed is None:
-            return self._failure(feed, result, now, result.error or result.status.value, base)
+            return self._failure(feed, result, now, result.error or result.status.value)
         if parsed.empty and parsed.problem:
             # Not a feed at all (an HTML page, garbage): a failure, and nothing stored is touched.
-            return self._failure(feed, result, now, parsed.problem, base, keep_validators=False)
+            return self._failure(feed, result, now, parsed.problem)
         with self.store.transaction():
             ingested = self.store.ingest(feed.url, items, now)
             self._success(feed, result, now, title=parsed.title or None, problem=parsed.problem)
@@ -336,9 +335,6 @@ class _Poller:
         result: FetchResult,
         now: datetime,
         error: str,
-        base: FeedOutcome,
-        *,
-        keep_validators: bool = True,
     ) -> FeedOutcome:
         from monitor.fetch import next_attempt
 
